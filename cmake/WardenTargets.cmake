@@ -1,0 +1,37 @@
+# Shared build settings and helper functions for Warden targets.
+
+add_library(warden_options INTERFACE)
+target_compile_options(warden_options INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align -Wunused
+  -Woverloaded-virtual -Wformat=2 -Wimplicit-fallthrough
+  $<$<BOOL:${WARDEN_WERROR}>:-Werror>)
+target_include_directories(warden_options INTERFACE ${PROJECT_SOURCE_DIR}/include)
+# Boost.Beast/Asio build cleanly with these; keep them project-wide.
+target_compile_definitions(warden_options INTERFACE
+  BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
+
+# warden_module(NAME [DEPS dep...])
+# Declares the library target warden_<NAME> from every .cc under src/<NAME>/.
+function(warden_module name)
+  cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
+  file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
+  add_library(warden_${name} STATIC ${srcs})
+  target_link_libraries(warden_${name} PUBLIC warden_options ${ARG_DEPS})
+  target_include_directories(warden_${name} PRIVATE ${PROJECT_SOURCE_DIR}/src)
+endfunction()
+
+# warden_test(NAME SOURCES src... DEPS dep... [LABELS l...])
+# One GoogleTest executable registered as one ctest test.
+function(warden_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE warden_options ${ARG_DEPS} GTest::gtest GTest::gmock
+                        GTest::gtest_main)
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES
+    ENVIRONMENT "WARDEN_SOURCE_DIR=${PROJECT_SOURCE_DIR};WARDEN_BINARY_DIR=${PROJECT_BINARY_DIR}")
+  if(ARG_LABELS)
+    set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}")
+  endif()
+endfunction()
