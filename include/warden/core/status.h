@@ -129,7 +129,10 @@ class [[nodiscard]] Result {
 // WARDEN_ASSIGN_OR_RETURN(auto x, ComputeResult()): binds the value or returns the error.
 #define WARDEN_ASSIGN_OR_RETURN(lhs, rexpr) \
   WARDEN_ASSIGN_OR_RETURN_IMPL_(WARDEN_CONCAT_(warden_result_, __LINE__), lhs, rexpr)
+// `lhs` may be a declaration ("auto x"), so it cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define WARDEN_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, rexpr) \
   auto tmp = (rexpr);                                  \
   if (!tmp.ok()) return tmp.status();                  \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
