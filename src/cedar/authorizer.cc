@@ -1,0 +1,79 @@
+#include "warden/cedar/authorizer.h"
+
+#include <boost/json.hpp>
+
+#include <cstdint>
+#include <vector>
+
+#include "cedar/internal/eval_compiled.h"
+#include "cedar/internal/eval_policy_set.h"
+#include "warden/core/json.h"
+
+namespace warden::cedar {
+
+std::string_view DecisionName(Decision d) { return d == Decision::kAllow ? "allow" : "deny"; }
+
+Response IsAuthorized(const PolicySet& policies, const Request& request,
+                      const Entities& entities) {
+  const PolicySet::Impl& impl = policies.impl();
+  // Candidate indexes are kept per thread so a decision does not allocate for them.
+  internal::EvalEnv env(request, entities);
+  thread_local std::vector<uint32_t> candidates;
+  impl.index.Lookup(env, &candidates);
+
+  Response response;
+  // Satisfied policies by effect, as indexes; names are copied at the end.
+  thread_local std::vector<uint32_t> permits;
+  thread_local std::vector<uint32_t> forbids;
+  permits.clear();
+  forbids.clear();
+  std::string error;
+  for (uint32_t i : candidates) {
+    const internal::CompiledPolicy& p = impl.compiled[i];
+    switch (internal::EvaluateCompiledPolicy(p, env, &error)) {
+      case internal::PolicyOutcome::kSatisfied:
+        (p.effect == Effect::kForbid ? forbids : permits).push_back(i);
+        break;
+      case internal::PolicyOutcome::kNotSatisfied:
+        break;
+      case internal::PolicyOutcome::kError:
+        response.diagnostics.errors.push_back(PolicyError{p.id, std::move(error)});
+        error.clear();
+        break;
+    }
+  }
+  const std::vector<uint32_t>* reasons = nullptr;
+  if (!forbids.empty()) {
+    response.decision = Decision::kDeny;
+    reasons = &forbids;
+  } else if (!permits.empty()) {
+    response.decision = Decision::kAllow;
+    reasons = &permits;
+  } else {
+    response.decision = Decision::kDeny;
+  }
+  if (reasons != nullptr) {
+    response.diagnostics.reasons.reserve(reasons->size());
+    for (uint32_t i : *reasons) response.diagnostics.reasons.push_back(impl.compiled[i].id);
+  }
+  return response;
+}
+
+std::string ResponseToJson(const Response& response) {
+  json::object out;
+  out["decision"] = DecisionName(response.decision);
+  json::array reasons;
+  for (const std::string& r : response.diagnostics.reasons) reasons.emplace_back(r);
+  out["reasons"] = std::move(reasons);
+  json::array errors;
+  for (const PolicyError& e : response.diagnostics.errors) {
+    json::object o;
+    o["policy"] = e.policy_id;
+    o["message"] = e.message;
+    errors.emplace_back(std::move(o));
+  }
+  out["errors"] = std::move(errors);
+  return ToJson(out);
+}
+
+}  // namespace warden::cedar

@@ -1,0 +1,98 @@
+// Compiled form of Cedar policies used by the evaluator: AST nodes with literals
+// turned into runtime Values, entity types interned, extension functions resolved
+// and request-independent sub-expressions (`[A, B]`, `ip("10.0.0.0/8")`) folded to
+// constants. Immutable after compilation; safe to evaluate from many threads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "warden/cedar/ast.h"
+#include "warden/cedar/entities.h"
+#include "warden/cedar/extensions.h"
+#include "warden/cedar/request.h"
+#include "warden/cedar/value.h"
+
+namespace warden::cedar::internal {
+
+// One compiled expression node; `kind` has the meaning of ast.h's ExprKind.
+struct CNode {
+  ExprKind kind = ExprKind::kBool;
+  bool is_const = false;   // `constant` holds the node's value
+  Value constant;
+  Var var = Var::kPrincipal;
+  BuiltinFn fn = BuiltinFn::kContains;
+  const ExtensionFunction* ext = nullptr;  // kCall and extension methods; null if unknown
+  EntityType type;                         // kIs
+  std::string name;                        // kGetAttr attribute; kMethod/kCall name
+  std::vector<std::string> attrs;          // kHas path
+  std::vector<std::string> keys;           // kRecord keys
+  std::vector<PatternElem> pattern;        // kLike
+  std::vector<CNode> kids;
+};
+
+// A compiled scope constraint (slots already replaced by linked entities).
+struct CScope {
+  ScopeOp op = ScopeOp::kAny;
+  EntityType type;              // kIs, kIsIn
+  EntityUid target;             // kEq, kIn, kIsIn
+  std::vector<EntityUid> set;   // kInSet
+};
+
+struct CCondition {
+  bool is_when = true;
+  CNode expr;
+};
+
+// A policy ready for evaluation.
+struct CompiledPolicy {
+  std::string id;
+  Effect effect = Effect::kPermit;
+  CScope principal;
+  CScope action;
+  CScope resource;
+  std::vector<CCondition> conditions;
+};
+
+// Compiles an expression. Slots compile to a node that errors when evaluated
+// (linked policies never contain slots; standalone expressions may not).
+CNode CompileExpr(const Expr& expr);
+
+// Compiles a static policy or an instantiated template link. InvalidArgument
+// when the scope still contains a slot.
+Result<CompiledPolicy> CompilePolicy(const Policy& policy);
+
+// Per-request evaluation environment; borrows the request and the entities,
+// which must outlive it.
+struct EvalEnv {
+  EvalEnv(const Request& request, const Entities& entities);
+  const Entities* entities;
+  Value principal;
+  Value action;
+  Value resource;
+  Value context;
+  // Transitive ancestors of the three request entities, looked up once.
+  const AncestorSet* principal_ancestors;
+  const AncestorSet* action_ancestors;
+  const AncestorSet* resource_ancestors;
+};
+
+// Scope test for one request entity with its ancestors (never fails).
+bool ScopeMatches(const CScope& scope, const EntityUid& uid, const AncestorSet& ancestors);
+
+// Outcome of evaluating one policy.
+enum class PolicyOutcome : uint8_t { kNotSatisfied, kSatisfied, kError };
+
+// Evaluates scope then conditions. On kError, *error holds the message.
+PolicyOutcome EvaluateCompiledPolicy(const CompiledPolicy& policy, const EvalEnv& env,
+                                     std::string* error);
+
+// Evaluates a compiled expression to a value, or InvalidArgument with Cedar's
+// error text.
+Result<Value> EvaluateCompiledExpr(const CNode& node, const EvalEnv& env);
+
+// Cedar `like`: `*` matches any (possibly empty) sequence of characters.
+bool WildcardMatch(std::string_view text, const std::vector<PatternElem>& pattern);
+
+}  // namespace warden::cedar::internal
