@@ -9,9 +9,8 @@ target_compile_options(warden_options INTERFACE
   # -O2/-O3 (GCC bug 105329); every other warning stays an error.
   $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict>)
 target_include_directories(warden_options INTERFACE ${PROJECT_SOURCE_DIR}/include)
-# Boost.Beast/Asio build cleanly with these; keep them project-wide.
-target_compile_definitions(warden_options INTERFACE
-  BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
+# Boost.Asio without its deprecated interfaces, project-wide.
+target_compile_definitions(warden_options INTERFACE BOOST_ASIO_NO_DEPRECATED)
 
 # warden_module(NAME [DEPS dep...])
 # Declares the library target warden_<NAME> from every .cc under src/<NAME>/.

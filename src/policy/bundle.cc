@@ -1,12 +1,19 @@
 #include "warden/policy/bundle.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "warden/cedar/parser.h"
 #include "warden/cedar/validator.h"
 #include "warden/crypto/hash.h"
+#include "policy/default_schema_text.h"
 
 namespace warden::policy {
 namespace {
@@ -21,6 +28,37 @@ Result<std::string> ReadFile(const std::filesystem::path& path) {
 }
 
 }  // namespace
+
+std::string_view DefaultSchemaText() { return internal::kDefaultSchemaText; }
+
+Status InitPolicyDirectory(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec)) return OkStatus();
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Unavailable("cannot create " + dir.string() + ": " + std::strerror(errno));
+  }
+  auto path = dir / kSchemaFileName;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return OkStatus();
+    return Unavailable("cannot create " + path.string() + ": " + std::strerror(errno));
+  }
+  std::string_view text = DefaultSchemaText();
+  size_t written = 0;
+  while (written < text.size()) {
+    ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ::close(fd);
+      return Unavailable("cannot write " + path.string() + ": " + std::strerror(errno));
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    return Unavailable("cannot write " + path.string() + ": " + std::strerror(errno));
+  }
+  return OkStatus();
+}
 
 std::string PolicyBundle::DisplayName(std::string_view policy_id) const {
   for (const auto& info : infos) {

@@ -171,3 +171,28 @@ TEST(BundleTest, IdsRunAcrossFilesInNameOrder) {
 
 }  // namespace
 }  // namespace warden::policy
+
+namespace warden::policy {
+namespace {
+
+TEST(InitPolicyDirectoryTest, CreatesDenyAllFolderWithTheDefaultSchema) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("warden-policy-init-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(InitPolicyDirectory(dir).ok());
+  auto mode = std::filesystem::status(dir).permissions();
+  EXPECT_EQ(mode & std::filesystem::perms::all, std::filesystem::perms::owner_all);
+  FakeClock clock;
+  auto engine = PolicyEngine::Create(dir, clock);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  EXPECT_EQ((*engine)->Current()->infos.size(), 0u);
+  ASSERT_NE((*engine)->Current()->schema, nullptr);
+  // An existing folder is left as it is.
+  std::ofstream(dir / "a.cedar") << "forbid (principal, action, resource);";
+  ASSERT_TRUE(InitPolicyDirectory(dir).ok());
+  EXPECT_TRUE(std::filesystem::exists(dir / "a.cedar"));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace warden::policy

@@ -49,6 +49,14 @@ struct PolicyBundle {
   std::string DisplayName(std::string_view policy_id) const;
 };
 
+// The schema of the entity model Warden exposes (docs/policy-guide.md), the
+// same text as examples/policies/schema.cedarschema.
+std::string_view DefaultSchemaText();
+
+// Creates `dir` (0700) with the default schema and no policies (deny
+// everything) when it does not exist; leaves an existing folder alone.
+Status InitPolicyDirectory(const std::filesystem::path& dir);
+
 // Loads `dir`. The schema file is required (policies are always validated);
 // a folder with a schema and no .cedar files is a valid, deny-everything set.
 // InvalidArgument listing every parse or validation error, one per line, each

@@ -1,0 +1,104 @@
+// Router: maps (method, path pattern) to a handler. Patterns are literal
+// segments and "{param}" segments ("/v1/agents/{name}/suspend"). Dispatch
+// answers 404 (JSON) for an unknown path and 405 with Allow for a known path
+// and another method. Routes are added before serving starts; Dispatch is then
+// safe from many threads (the table is read-only).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "warden/core/status.h"
+
+namespace warden::server {
+
+// One parsed HTTP request, transport-independent.
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // raw request target
+  std::string path;    // target without the query string
+  std::map<std::string, std::string, std::less<>> query;   // percent-decoded
+  std::map<std::string, std::string, std::less<>> params;  // from "{name}" segments
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;
+  std::string remote_address;  // peer IP, e.g. "127.0.0.1"
+  std::string route;           // matched pattern, or "unmatched"; set by Dispatch
+
+  // First header value with that (case-insensitive) name, or nullopt.
+  std::optional<std::string_view> Header(std::string_view name) const;
+};
+
+struct Response;
+
+// A response that is not ready yet (long-poll). The transport calls `poll`
+// periodically on an I/O thread; `final` is true at the deadline or when the
+// server shuts down, and then `poll` must return a response.
+struct Deferred {
+  std::chrono::steady_clock::time_point deadline;
+  std::function<std::optional<Response>(bool final)> poll;
+};
+
+struct Response {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  std::shared_ptr<Deferred> deferred;                        // set for long-polls
+  bool close = false;  // close the connection after this response
+
+  // `value` serialised, with Content-Type application/json.
+  static Response Json(unsigned status, const boost::json::value& value);
+  static Response Text(unsigned status, std::string content_type, std::string body);
+  // The JSON error body for `status` with its HTTP status (see errors.h).
+  static Response Error(const Status& status);
+  // Same body with an explicit HTTP status (413, 415, 405, ...).
+  static Response Error(const Status& status, unsigned http_status);
+};
+
+using Handler = std::function<Response(Request&)>;
+
+class Router {
+ public:
+  // Registers a route. InvalidArgument for a malformed pattern; AlreadyExists
+  // when the same method and pattern are registered twice.
+  Status Add(std::string_view method, std::string_view pattern, Handler handler);
+
+  // Finds the route, fills request.params and request.route, and runs its
+  // handler. Unknown path: 404; known path with another method: 405 + Allow.
+  Response Dispatch(Request& request) const;
+
+  // The pattern matching `path` (for metrics labels), or "unmatched".
+  std::string RouteFor(std::string_view path) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::string pattern;
+    std::vector<std::string> segments;  // "{x}" marks a parameter
+    Handler handler;
+  };
+  static std::optional<std::map<std::string, std::string, std::less<>>> Match(
+      const Route& route, const std::vector<std::string>& path_segments);
+  std::vector<Route> routes_;
+};
+
+// Splits "/a/b" into {"a","b"} and percent-decodes each segment.
+// InvalidArgument for a path not starting with '/', bad escapes or "%2F"/NUL.
+Result<std::vector<std::string>> SplitPath(std::string_view path);
+
+// Percent-decodes a query component ('+' is a space). InvalidArgument on bad escapes.
+Result<std::string> PercentDecode(std::string_view text, bool plus_is_space);
+
+// Parses "a=1&b=x" into a map. InvalidArgument on bad escapes or repeated keys.
+Result<std::map<std::string, std::string, std::less<>>> ParseQuery(std::string_view query);
+
+}  // namespace warden::server

@@ -1,0 +1,91 @@
+// Shared state of one `warden` invocation (global options, output streams)
+// and the command implementations that commands.cc dispatches to.
+// Private to the cli module; one Context per invocation, single-threaded.
+#pragma once
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "cli/api_client.h"
+#include "warden/core/status.h"
+
+namespace warden::cli {
+
+inline constexpr const char* kDefaultServer = "http://127.0.0.1:8181";
+inline constexpr const char* kDefaultDataDir = "./.warden";
+
+struct GlobalOptions {
+  std::string server = kDefaultServer;  // --server / WARDEN_SERVER
+  std::string token;                    // --token / WARDEN_TOKEN; never printed
+  std::string data_dir = kDefaultDataDir;
+  bool data_dir_given = false;          // --data was passed explicitly
+  std::string cacert;                   // --cacert
+  bool json = false;                    // --json
+};
+
+struct Context {
+  GlobalOptions global;
+  std::ostream* out = nullptr;
+  std::ostream* err = nullptr;
+
+  // Prints "warden: message (field: f)" to err and returns kExitFailed.
+  int Fail(const Status& status) const;
+};
+
+// The admin token: --token or WARDEN_TOKEN, else the first line of
+// DATA/admin.token. Unauthenticated (naming the places looked at) when none.
+Result<std::string> ResolveToken(const GlobalOptions& global);
+
+// An API client for --server with the resolved token.
+Result<ApiClient> Connect(const GlobalOptions& global, bool stop_on_interrupt = false);
+
+struct AgentArgs {
+  std::string name;
+  std::string owner, purpose, environment, expires;
+  std::vector<std::string> selectors;
+  bool clear_selectors = false;
+  std::string status_filter;
+  std::string reason;
+};
+
+// Validates --expires: empty when `text` is a duration ("30d", sent as
+// expires_in) or an RFC 3339 time (sent as expires_at), else the message of
+// the usage error.
+std::string CheckExpires(const std::string& text);
+
+int AgentCreate(const Context& ctx, const AgentArgs& args);
+int AgentList(const Context& ctx, const AgentArgs& args);
+int AgentShow(const Context& ctx, const AgentArgs& args);
+int AgentUpdate(const Context& ctx, const AgentArgs& args, bool selectors_given);
+// `verb` is "suspend", "resume" or "retire".
+int AgentTransition(const Context& ctx, const AgentArgs& args, const std::string& verb);
+
+struct AuditArgs {
+  bool follow = false;
+  int64_t limit = 20;
+  std::optional<int64_t> after;
+  std::string db_file;  // audit verify --db
+};
+
+int AuditTail(const Context& ctx, const AuditArgs& args);
+int AuditVerify(const Context& ctx, const AuditArgs& args);
+
+struct PolicyArgs {
+  std::string policies, entities, schema, request, requests;
+  std::string file;  // format / test
+  bool write = false;  // format --write
+  bool check = false;  // format --check
+};
+
+// Server-side policies: GET /v1/policies, POST /v1/policies/reload.
+int PolicyList(const Context& ctx);
+int PolicyReload(const Context& ctx);
+// Offline tools over files (no server).
+int PolicyAuthorize(const Context& ctx, const PolicyArgs& args);
+int PolicyValidate(const Context& ctx, const PolicyArgs& args);
+int PolicyFormat(const Context& ctx, const PolicyArgs& args);
+int PolicyTest(const Context& ctx, const PolicyArgs& args);
+
+}  // namespace warden::cli

@@ -1,0 +1,91 @@
+// HttpClient: the `warden` command's blocking HTTP/1.1 and HTTPS client for
+// talking to `warden serve`. One connection per request, a deadline on every
+// request (name resolution included), certificate and host name verification
+// for https. Private to the cli module.
+// Thread-safety: one HttpClient per thread; calls must not overlap.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "warden/core/status.h"
+
+namespace warden::cli {
+
+// A server base address: "http://host:port" or "https://host:port".
+struct ServerUrl {
+  bool tls = false;
+  std::string host;  // without brackets for IPv6 literals
+  std::string port;  // decimal
+  // The canonical form, e.g. "http://127.0.0.1:8181" or "https://[::1]:8443".
+  std::string ToString() const;
+};
+
+// Parses a base URL. Accepts an optional trailing "/"; rejects user info,
+// paths, queries, fragments and schemes other than http and https.
+// A bare "host:port" (as written to serve.addr) is read as http.
+// Errors: InvalidArgument naming what is wrong.
+Result<ServerUrl> ParseServerUrl(std::string_view text);
+
+struct HttpClientOptions {
+  // PEM file with the CA certificates trusted for https; empty means the
+  // system's default trust store.
+  std::string cacert_file;
+  // Largest response body accepted.
+  size_t max_response_bytes = size_t{64} << 20;
+  // When set, SIGINT and SIGTERM end the request in progress (or the next
+  // one) with Aborted("interrupted") and interrupted() turns true.
+  bool stop_on_interrupt = false;
+};
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", "PATCH", ...
+  std::string target;  // origin-form path and query: "/v1/agents?status=active"
+  std::string body;    // sent with Content-Type application/json when non-empty
+  std::string bearer_token;  // Authorization header when non-empty; never logged
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::string content_type;
+  std::string body;
+};
+
+class HttpClient {
+ public:
+  // Errors: InvalidArgument for a bad URL or an unreadable --cacert file.
+  static Result<std::unique_ptr<HttpClient>> Create(std::string_view server_url,
+                                                    const HttpClientOptions& options);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Sends one request and reads the whole response within `timeout`.
+  // Any HTTP status is a successful call. Errors: Unavailable (cannot
+  // resolve, connect, TLS handshake failure, connection dropped),
+  // DeadlineExceeded, ResourceExhausted (response too large),
+  // Aborted("interrupted") after a signal when stop_on_interrupt is set.
+  Result<HttpResponse> Send(const HttpRequest& request, std::chrono::milliseconds timeout);
+
+  const ServerUrl& url() const { return url_; }
+  bool interrupted() const { return interrupted_; }
+
+ private:
+  HttpClient(ServerUrl url, HttpClientOptions options);
+  Status Init();
+
+  ServerUrl url_;
+  HttpClientOptions options_;
+  boost::asio::io_context io_;
+  std::optional<boost::asio::ssl::context> ssl_;
+  std::optional<boost::asio::signal_set> signals_;
+  bool interrupted_ = false;
+};
+
+}  // namespace warden::cli

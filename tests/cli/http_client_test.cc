@@ -1,0 +1,210 @@
+#include "cli/http_client.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <functional>
+#include <istream>
+#include <string>
+#include <thread>
+
+#include "cli/api_client.h"
+
+namespace warden::cli {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+TEST(ParseServerUrlTest, AcceptsHttpHttpsAndBareAddresses) {
+  auto u = ParseServerUrl("http://127.0.0.1:8181");
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_FALSE(u->tls);
+  EXPECT_EQ(u->host, "127.0.0.1");
+  EXPECT_EQ(u->port, "8181");
+  EXPECT_EQ(u->ToString(), "http://127.0.0.1:8181");
+
+  u = ParseServerUrl("https://warden.example.com/");
+  ASSERT_TRUE(u.ok());
+  EXPECT_TRUE(u->tls);
+  EXPECT_EQ(u->port, "443");
+  EXPECT_EQ(u->ToString(), "https://warden.example.com:443");
+
+  u = ParseServerUrl("https://[::1]:8443");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->host, "::1");
+  EXPECT_EQ(u->ToString(), "https://[::1]:8443");
+
+  u = ParseServerUrl("127.0.0.1:4000");
+  ASSERT_TRUE(u.ok());
+  EXPECT_FALSE(u->tls);
+  EXPECT_EQ(u->port, "4000");
+}
+
+TEST(ParseServerUrlTest, RejectsWhatItDoesNotUnderstand) {
+  for (const char* bad :
+       {"", "ftp://host:1", "http://", "http://host:", "http://host:0", "http://host:65536",
+        "http://host:80x", "http://user@host:80", "http://host:80/v1", "http://host:80?x",
+        "http://::1:80", "http://[::1", "http://[zz]:80", "http://ho st:80", "http://h\r\n:80",
+        "http://[::1]x"}) {
+    auto u = ParseServerUrl(bad);
+    EXPECT_FALSE(u.ok()) << bad;
+    if (!u.ok()) {
+      EXPECT_EQ(u.status().code(), StatusCode::kInvalidArgument) << bad;
+    }
+  }
+}
+
+// Answers exactly one connection on 127.0.0.1 with `respond(request)` after
+// `delay`, then closes it.
+class OneShotServer {
+ public:
+  OneShotServer(std::function<std::string(const std::string&)> respond,
+                std::chrono::milliseconds delay = 0ms)
+      : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this, respond = std::move(respond), delay] {
+      boost::system::error_code ec;
+      tcp::socket socket(io_);
+      acceptor_.accept(socket, ec);
+      if (ec) return;
+      asio::streambuf buf;
+      size_t n = asio::read_until(socket, buf, "\r\n\r\n", ec);
+      if (ec) return;
+      std::string head(asio::buffers_begin(buf.data()), asio::buffers_begin(buf.data()) + n);
+      buf.consume(n);
+      size_t length = 0;
+      if (auto pos = head.find("Content-Length: "); pos != std::string::npos) {
+        length = std::stoul(head.substr(pos + 16));
+      }
+      std::string body(asio::buffers_begin(buf.data()), asio::buffers_end(buf.data()));
+      while (body.size() < length) {
+        char chunk[4096];
+        size_t got = socket.read_some(asio::buffer(chunk), ec);
+        if (ec) return;
+        body.append(chunk, got);
+      }
+      request_ = head + body;
+      std::this_thread::sleep_for(delay);
+      asio::write(socket, asio::buffer(respond(request_)), ec);
+      socket.close(ec);
+    });
+  }
+  ~OneShotServer() { thread_.join(); }
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // Valid after the client's call returned.
+  const std::string& request() const { return request_; }
+
+ private:
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  unsigned short port_ = 0;
+  std::string request_;
+  std::thread thread_;
+};
+
+std::string JsonResponse(int status, const std::string& body) {
+  return "HTTP/1.1 " + std::to_string(status) +
+         " X\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+}
+
+TEST(HttpClientTest, SendsRequestAndReadsResponse) {
+  OneShotServer server([](const std::string&) { return JsonResponse(201, R"({"ok":true})"); });
+  auto client = HttpClient::Create(server.url(), {});
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  HttpRequest req{"POST", "/v1/agents", R"({"name":"a"})", "wdn_admin_secret"};
+  auto res = (*client)->Send(req, 5s);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  EXPECT_EQ(res->status, 201);
+  EXPECT_EQ(res->content_type, "application/json");
+  EXPECT_EQ(res->body, R"({"ok":true})");
+  const std::string& sent = server.request();
+  EXPECT_TRUE(sent.starts_with("POST /v1/agents HTTP/1.1\r\n")) << sent;
+  EXPECT_NE(sent.find("Authorization: Bearer wdn_admin_secret\r\n"), std::string::npos);
+  EXPECT_NE(sent.find("Content-Type: application/json\r\n"), std::string::npos);
+  EXPECT_NE(sent.find("\r\n\r\n{\"name\":\"a\"}"), std::string::npos);
+}
+
+TEST(HttpClientTest, ApiClientTurnsErrorBodiesIntoStatus) {
+  OneShotServer server([](const std::string&) {
+    return JsonResponse(
+        400, R"({"error":{"code":"invalid_argument","message":"is required","field":"owner"}})");
+  });
+  auto http = HttpClient::Create(server.url(), {});
+  ASSERT_TRUE(http.ok());
+  ApiClient api(std::move(http).value(), "tok");
+  auto r = api.Call("GET", "/v1/agents/x");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().field(), "owner");
+  EXPECT_EQ(r.status().message().find("tok"), std::string::npos);
+}
+
+TEST(HttpClientTest, TimesOutWhenTheServerDoesNotAnswer) {
+  OneShotServer server([](const std::string&) { return JsonResponse(200, "{}"); }, 1500ms);
+  auto client = HttpClient::Create(server.url(), {});
+  ASSERT_TRUE(client.ok());
+  auto start = std::chrono::steady_clock::now();
+  auto res = (*client)->Send({"GET", "/v1/agents", "", ""}, 200ms);
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), StatusCode::kDeadlineExceeded) << res.status().ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1400ms);
+}
+
+TEST(HttpClientTest, RefusesOversizedResponses) {
+  OneShotServer server(
+      [](const std::string&) { return JsonResponse(200, "\"" + std::string(100, 'x') + "\""); });
+  HttpClientOptions options;
+  options.max_response_bytes = 10;
+  auto client = HttpClient::Create(server.url(), options);
+  ASSERT_TRUE(client.ok());
+  auto res = (*client)->Send({"GET", "/", "", ""}, 5s);
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), StatusCode::kResourceExhausted);
+}
+
+TEST(HttpClientTest, ConnectionRefusedSaysWhatToDo) {
+  unsigned short port;
+  {
+    asio::io_context io;
+    tcp::acceptor probe(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    port = probe.local_endpoint().port();
+  }
+  std::string url = "http://127.0.0.1:" + std::to_string(port);
+  auto client = HttpClient::Create(url, {});
+  ASSERT_TRUE(client.ok());
+  auto res = (*client)->Send({"GET", "/v1/agents", "", ""}, 5s);
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(res.status().message(), "cannot connect to " + url +
+                                        ": connection refused \u2014 is `warden serve` running?");
+}
+
+TEST(HttpClientTest, CacertChecks) {
+  HttpClientOptions options;
+  options.cacert_file = "/nonexistent/ca.pem";
+  auto c = HttpClient::Create("https://127.0.0.1:1", options);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().field(), "cacert");
+  c = HttpClient::Create("http://127.0.0.1:1", options);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().field(), "cacert");
+}
+
+TEST(HttpClientTest, RejectsBadTargets) {
+  auto client = HttpClient::Create("http://127.0.0.1:1", {});
+  ASSERT_TRUE(client.ok());
+  EXPECT_FALSE((*client)->Send({"GET", "v1", "", ""}, 1s).ok());
+  EXPECT_FALSE((*client)->Send({"GET", "/v1\r\nX: y", "", ""}, 1s).ok());
+  EXPECT_FALSE((*client)->Send({"BREW", "/v1", "", ""}, 1s).ok());
+}
+
+}  // namespace
+}  // namespace warden::cli
