@@ -30,7 +30,8 @@ Response IsAuthorized(const PolicySet& policies, const Request& request,
   std::string error;
   for (uint32_t i : candidates) {
     const internal::CompiledPolicy& p = impl.compiled[i];
-    switch (internal::EvaluateCompiledPolicy(p, env, &error)) {
+    // Candidates come from the index lookup, so its established scopes are skipped.
+    switch (internal::EvaluateCompiledPolicy(p, env, &error, p.indexed_scopes)) {
       case internal::PolicyOutcome::kSatisfied:
         (p.effect == Effect::kForbid ? forbids : permits).push_back(i);
         break;

@@ -171,6 +171,10 @@ const AncestorSet& Entities::Ancestors(const EntityUid& uid) const {
   return it == impl_->index.end() ? *kEmpty : impl_->ancestors[it->second];
 }
 
+const AncestorSet& Entities::AncestorsOf(const Entity& entity) const {
+  return impl_->ancestors[static_cast<size_t>(&entity - impl_->entities.data())];
+}
+
 bool Entities::In(const EntityUid& a, const EntityUid& b) const {
   if (a == b) return true;
   auto it = impl_->index.find(a);

@@ -1,6 +1,7 @@
 #include "warden/cedar/evaluator.h"
 
 #include <array>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -17,12 +18,20 @@ namespace {
 // owned. Borrowing keeps attribute reads and comparisons free of copies.
 class Out {
  public:
-  const Value& get() const { return ref_ != nullptr ? *ref_ : own_; }
-  bool borrowed() const { return ref_ != nullptr; }
+  Out() = default;
+  // Not copyable: `ref_` may point into `own_`.
+  Out(const Out&) = delete;
+  Out& operator=(const Out&) = delete;
+  // Precondition: Ref, Own or Bool was called (every successful evaluation does).
+  const Value& get() const { return *ref_; }
+  // False only while `ref_` points at `own_`.
+  bool borrowed() const { return !own_.has_value() || ref_ != &*own_; }
   void Ref(const Value& v) { ref_ = &v; }
   void Own(Value v) {
+    // `own_` stays empty until needed: most results are borrowed, and an empty
+    // optional costs nothing to construct or destroy.
     own_ = std::move(v);
-    ref_ = nullptr;
+    ref_ = &*own_;
   }
   // Stores `part`, a sub-value of `whole`'s current value: borrowed when `whole`
   // is borrowed (it lives long enough), copied otherwise.
@@ -33,13 +42,23 @@ class Out {
       Own(part);
     }
   }
+  // Borrows a process-lifetime constant, so bool results never touch `own_`.
+  void Bool(bool b);
   // A copy of the current value (cheap: contents are shared).
   Value Take() const { return get(); }
 
  private:
   const Value* ref_ = nullptr;
-  Value own_;
+  std::optional<Value> own_;
 };
+
+const Value& BoolConstant(bool b) {
+  static const Value* const kTrue = new Value(Value::Bool(true));
+  static const Value* const kFalse = new Value(Value::Bool(false));
+  return b ? *kTrue : *kFalse;
+}
+
+void Out::Bool(bool b) { Ref(BoolConstant(b)); }
 
 // Error text is built only when evaluation fails, so the success path does not
 // allocate for it.
@@ -61,15 +80,9 @@ class Evaluator {
 
   bool Eval(const CNode& n, Out& out);
 
-  // Evaluates a condition that must produce a bool.
-  bool EvalBool(const CNode& n, bool* result) {
-    Out o;
-    if (!Eval(n, o)) return false;
-    const bool* b = o.get().TryBool();
-    if (b == nullptr) return Fail(TypeError("bool", o.get()));
-    *result = *b;
-    return true;
-  }
+  // Evaluates a condition that must produce a bool. Operators whose result is
+  // always a bool are computed here directly, without building a Value.
+  bool EvalBool(const CNode& n, bool* result);
 
  private:
   bool Fail(std::string message) {
@@ -83,6 +96,24 @@ class Evaluator {
   bool EvalMethod(const CNode& n, Out& out);
   bool EvalCall(const CNode& n, Out& out);
   bool EvalArith(const CNode& n, const Value& a, const Value& b, Out& out);
+  // The bool-valued operators (kNot, kAnd, kOr, comparisons, kIn, kHas, kLike,
+  // kIs); `n` must be one of them and not constant.
+  bool EvalBoolOp(const CNode& n, bool* result);
+  // The store entry for `uid` (nullptr when absent); the request entities are
+  // looked up once per request.
+  const Entity* FindEntity(const EntityUid& uid) const {
+    if (uid == env_.principal.AsEntity()) return env_.principal_entity;
+    if (uid == env_.resource.AsEntity()) return env_.resource_entity;
+    return env_.entities->Find(uid);
+  }
+  // Cedar `a in b` for entities (see Entities::In).
+  bool EntityIn(const EntityUid& a, const EntityUid& b) const {
+    if (a == b) return true;
+    if (a == env_.principal.AsEntity()) return env_.principal_ancestors->Contains(b);
+    if (a == env_.resource.AsEntity()) return env_.resource_ancestors->Contains(b);
+    if (a == env_.action.AsEntity()) return env_.action_ancestors->Contains(b);
+    return env_.entities->In(a, b);
+  }
 
   const EvalEnv& env_;
   std::string* error_;
@@ -97,7 +128,7 @@ bool Evaluator::EvalAttr(const Out& base, const std::string& attr, Out& out) {
     return true;
   }
   if (const EntityUid* uid = v.TryEntity()) {
-    const Entity* e = env_.entities->Find(*uid);
+    const Entity* e = FindEntity(*uid);
     if (e == nullptr) return Fail("entity `" + uid->ToString() + "` does not exist");
     const Value* found = e->attrs.Find(attr);
     if (found == nullptr) {
@@ -118,7 +149,7 @@ bool Evaluator::EvalHas(const Out& base, const std::string& attr, bool* result) 
   }
   if (const EntityUid* uid = v.TryEntity()) {
     // An entity missing from the store has no attributes (not an error).
-    const Entity* e = env_.entities->Find(*uid);
+    const Entity* e = FindEntity(*uid);
     *result = e != nullptr && e->attrs.Has(attr);
     return true;
   }
@@ -129,7 +160,7 @@ bool Evaluator::EvalIn(const Value& lhs, const Value& rhs, bool* result) {
   const EntityUid* a = lhs.TryEntity();
   if (a == nullptr) return Fail(TypeError(kAnyEntity, lhs));
   if (const EntityUid* b = rhs.TryEntity()) {
-    *result = env_.entities->In(*a, *b);
+    *result = EntityIn(*a, *b);
     return true;
   }
   const Set* set = rhs.TrySet();
@@ -139,7 +170,7 @@ bool Evaluator::EvalIn(const Value& lhs, const Value& rhs, bool* result) {
     if (!e.is_entity()) return Fail(TypeError(kAnyEntity, e));
   }
   for (const Value& e : *set) {
-    if (env_.entities->In(*a, e.AsEntity())) {
+    if (EntityIn(*a, e.AsEntity())) {
       *result = true;
       return true;
     }
@@ -202,7 +233,7 @@ bool Evaluator::EvalMethod(const CNode& n, Out& out) {
     case BuiltinFn::kIsEmpty: {
       const Set* s = r.TrySet();
       if (s == nullptr) return Fail(TypeError("set", r));
-      out.Own(Value::Bool(s->empty()));
+      out.Bool(s->empty());
       return true;
     }
     case BuiltinFn::kContains:
@@ -214,12 +245,12 @@ bool Evaluator::EvalMethod(const CNode& n, Out& out) {
       const Set* s = r.TrySet();
       if (s == nullptr) return Fail(TypeError("set", r));
       if (n.fn == BuiltinFn::kContains) {
-        out.Own(Value::Bool(s->Contains(arg.get())));
+        out.Bool(s->Contains(arg.get()));
         return true;
       }
       const Set* t = arg.get().TrySet();
       if (t == nullptr) return Fail(TypeError("set", arg.get()));
-      out.Own(Value::Bool(n.fn == BuiltinFn::kContainsAll ? s->ContainsAll(*t) : s->ContainsAny(*t)));
+      out.Bool(n.fn == BuiltinFn::kContainsAll ? s->ContainsAll(*t) : s->ContainsAny(*t));
       return true;
     }
     case BuiltinFn::kHasTag:
@@ -231,9 +262,9 @@ bool Evaluator::EvalMethod(const CNode& n, Out& out) {
       if (uid == nullptr) return Fail(TypeError(kAnyEntity, r));
       const Value& key = arg.get();
       if (!key.is_string()) return Fail(TypeError("string", key));
-      const Entity* e = env_.entities->Find(*uid);
+      const Entity* e = FindEntity(*uid);
       if (n.fn == BuiltinFn::kHasTag) {
-        out.Own(Value::Bool(e != nullptr && e->tags.Has(key.AsString())));
+        out.Bool(e != nullptr && e->tags.Has(key.AsString()));
         return true;
       }
       if (e == nullptr) return Fail("entity `" + uid->ToString() + "` does not exist");
@@ -248,6 +279,138 @@ bool Evaluator::EvalMethod(const CNode& n, Out& out) {
     default:
       return Fail("unknown method `" + n.name + "`");
   }
+}
+
+bool Evaluator::EvalBool(const CNode& n, bool* result) {
+  if (!n.is_const) {
+    switch (n.kind) {
+      case ExprKind::kNot:
+      case ExprKind::kAnd:
+      case ExprKind::kOr:
+      case ExprKind::kEq:
+      case ExprKind::kNe:
+      case ExprKind::kLt:
+      case ExprKind::kLe:
+      case ExprKind::kGt:
+      case ExprKind::kGe:
+      case ExprKind::kIn:
+      case ExprKind::kHas:
+      case ExprKind::kLike:
+      case ExprKind::kIs:
+        return EvalBoolOp(n, result);
+      default:
+        break;
+    }
+  }
+  Out o;
+  if (!Eval(n, o)) return false;
+  const bool* b = o.get().TryBool();
+  if (b == nullptr) return Fail(TypeError("bool", o.get()));
+  *result = *b;
+  return true;
+}
+
+bool Evaluator::EvalBoolOp(const CNode& n, bool* result) {
+  switch (n.kind) {
+    case ExprKind::kNot: {
+      bool b = false;
+      if (!EvalBool(n.kids[0], &b)) return false;
+      *result = !b;
+      return true;
+    }
+    case ExprKind::kAnd:
+    case ExprKind::kOr: {
+      bool left = false;
+      if (!EvalBool(n.kids[0], &left)) return false;
+      // Short circuit: the right side is not evaluated once the answer is known.
+      if (n.kind == ExprKind::kAnd ? !left : left) {
+        *result = left;
+        return true;
+      }
+      return EvalBool(n.kids[1], result);
+    }
+    case ExprKind::kHas: {
+      Out cur;
+      if (!Eval(n.kids[0], cur)) return false;
+      // `e has a.b.c` is `e has a && e.a has b && e.a.b has c`.
+      for (size_t i = 0; i < n.attrs.size(); ++i) {
+        bool has = false;
+        if (!EvalHas(cur, n.attrs[i], &has)) return false;
+        if (!has || i + 1 == n.attrs.size()) {
+          *result = has;
+          return true;
+        }
+        Out next;
+        if (!EvalAttr(cur, n.attrs[i], next)) return false;
+        if (next.borrowed()) {
+          cur.Ref(next.get());
+        } else {
+          cur.Own(next.Take());
+        }
+      }
+      *result = false;
+      return true;
+    }
+    case ExprKind::kLike: {
+      Out a;
+      if (!Eval(n.kids[0], a)) return false;
+      if (!a.get().is_string()) return Fail(TypeError("string", a.get()));
+      *result = WildcardMatch(a.get().AsString(), n.pattern);
+      return true;
+    }
+    case ExprKind::kIs: {
+      Out a;
+      if (!Eval(n.kids[0], a)) return false;
+      const EntityUid* uid = a.get().TryEntity();
+      if (uid == nullptr) return Fail(TypeError(kAnyEntity, a.get()));
+      bool r = uid->type() == n.type;
+      if (r && n.kids.size() > 1) {
+        Out b;
+        if (!Eval(n.kids[1], b)) return false;
+        if (!EvalIn(a.get(), b.get(), &r)) return false;
+      }
+      *result = r;
+      return true;
+    }
+    default:
+      break;
+  }
+  // Binary operators: both operands are evaluated, left first.
+  Out a;
+  if (!Eval(n.kids[0], a)) return false;
+  Out b;
+  if (!Eval(n.kids[1], b)) return false;
+  const Value& x = a.get();
+  const Value& y = b.get();
+  switch (n.kind) {
+    case ExprKind::kEq:
+      *result = x == y;
+      return true;
+    case ExprKind::kNe:
+      *result = !(x == y);
+      return true;
+    case ExprKind::kIn:
+      return EvalIn(x, y, result);
+    default:
+      break;
+  }
+  const int64_t* lx = x.TryLong();
+  const int64_t* ly = y.TryLong();
+  if (lx != nullptr && ly != nullptr) {
+    *result = n.kind == ExprKind::kLt   ? *lx < *ly
+              : n.kind == ExprKind::kLe ? *lx <= *ly
+              : n.kind == ExprKind::kGt ? *lx > *ly
+                                        : *lx >= *ly;
+    return true;
+  }
+  OrderOp op = n.kind == ExprKind::kLt   ? OrderOp::kLess
+               : n.kind == ExprKind::kLe ? OrderOp::kLessEqual
+               : n.kind == ExprKind::kGt ? OrderOp::kGreater
+                                         : OrderOp::kGreaterEqual;
+  Result<bool> r = CompareOrdered(op, x, y);
+  if (!r.ok()) return Fail(r.status().message());
+  *result = *r;
+  return true;
 }
 
 bool Evaluator::Eval(const CNode& n, Out& out) {
@@ -280,10 +443,22 @@ bool Evaluator::Eval(const CNode& n, Out& out) {
       return Fail("unknown variable");
     case ExprKind::kSlot:
       return Fail("template slot is not linked");
-    case ExprKind::kNot: {
+    case ExprKind::kNot:
+    case ExprKind::kAnd:
+    case ExprKind::kOr:
+    case ExprKind::kEq:
+    case ExprKind::kNe:
+    case ExprKind::kLt:
+    case ExprKind::kLe:
+    case ExprKind::kGt:
+    case ExprKind::kGe:
+    case ExprKind::kIn:
+    case ExprKind::kHas:
+    case ExprKind::kLike:
+    case ExprKind::kIs: {
       bool b = false;
-      if (!EvalBool(n.kids[0], &b)) return false;
-      out.Own(Value::Bool(!b));
+      if (!EvalBoolOp(n, &b)) return false;
+      out.Bool(b);
       return true;
     }
     case ExprKind::kNeg: {
@@ -299,20 +474,6 @@ bool Evaluator::Eval(const CNode& n, Out& out) {
       out.Own(Value::Long(r));
       return true;
     }
-    case ExprKind::kAnd:
-    case ExprKind::kOr: {
-      bool left = false;
-      if (!EvalBool(n.kids[0], &left)) return false;
-      // Short circuit: the right side is not evaluated once the answer is known.
-      if (n.kind == ExprKind::kAnd ? !left : left) {
-        out.Own(Value::Bool(left));
-        return true;
-      }
-      bool right = false;
-      if (!EvalBool(n.kids[1], &right)) return false;
-      out.Own(Value::Bool(right));
-      return true;
-    }
     case ExprKind::kIf: {
       bool cond = false;
       if (!EvalBool(n.kids[0], &cond)) return false;
@@ -325,109 +486,19 @@ bool Evaluator::Eval(const CNode& n, Out& out) {
       }
       return true;
     }
-    case ExprKind::kEq:
-    case ExprKind::kNe:
-    case ExprKind::kLt:
-    case ExprKind::kLe:
-    case ExprKind::kGt:
-    case ExprKind::kGe:
     case ExprKind::kAdd:
     case ExprKind::kSub:
-    case ExprKind::kMul:
-    case ExprKind::kIn: {
+    case ExprKind::kMul: {
       Out a;
       if (!Eval(n.kids[0], a)) return false;
       Out b;
       if (!Eval(n.kids[1], b)) return false;
-      const Value& x = a.get();
-      const Value& y = b.get();
-      switch (n.kind) {
-        case ExprKind::kEq:
-          out.Own(Value::Bool(x == y));
-          return true;
-        case ExprKind::kNe:
-          out.Own(Value::Bool(!(x == y)));
-          return true;
-        case ExprKind::kLt:
-        case ExprKind::kLe:
-        case ExprKind::kGt:
-        case ExprKind::kGe: {
-          const int64_t* lx = x.TryLong();
-          const int64_t* ly = y.TryLong();
-          if (lx != nullptr && ly != nullptr) {
-            bool r = n.kind == ExprKind::kLt   ? *lx < *ly
-                     : n.kind == ExprKind::kLe ? *lx <= *ly
-                     : n.kind == ExprKind::kGt ? *lx > *ly
-                                               : *lx >= *ly;
-            out.Own(Value::Bool(r));
-            return true;
-          }
-          OrderOp op = n.kind == ExprKind::kLt   ? OrderOp::kLess
-                       : n.kind == ExprKind::kLe ? OrderOp::kLessEqual
-                       : n.kind == ExprKind::kGt ? OrderOp::kGreater
-                                                 : OrderOp::kGreaterEqual;
-          Result<bool> r = CompareOrdered(op, x, y);
-          if (!r.ok()) return Fail(r.status().message());
-          out.Own(Value::Bool(*r));
-          return true;
-        }
-        case ExprKind::kIn: {
-          bool r = false;
-          if (!EvalIn(x, y, &r)) return false;
-          out.Own(Value::Bool(r));
-          return true;
-        }
-        default:
-          return EvalArith(n, x, y, out);
-      }
-    }
-    case ExprKind::kHas: {
-      Out cur;
-      if (!Eval(n.kids[0], cur)) return false;
-      // `e has a.b.c` is `e has a && e.a has b && e.a.b has c`.
-      for (size_t i = 0; i < n.attrs.size(); ++i) {
-        bool has = false;
-        if (!EvalHas(cur, n.attrs[i], &has)) return false;
-        if (!has || i + 1 == n.attrs.size()) {
-          out.Own(Value::Bool(has));
-          return true;
-        }
-        Out next;
-        if (!EvalAttr(cur, n.attrs[i], next)) return false;
-        if (next.borrowed()) {
-          cur.Ref(next.get());
-        } else {
-          cur.Own(next.Take());
-        }
-      }
-      out.Own(Value::Bool(false));
-      return true;
+      return EvalArith(n, a.get(), b.get(), out);
     }
     case ExprKind::kGetAttr: {
       Out base;
       if (!Eval(n.kids[0], base)) return false;
       return EvalAttr(base, n.name, out);
-    }
-    case ExprKind::kLike: {
-      Out a;
-      if (!Eval(n.kids[0], a)) return false;
-      if (!a.get().is_string()) return Fail(TypeError("string", a.get()));
-      out.Own(Value::Bool(WildcardMatch(a.get().AsString(), n.pattern)));
-      return true;
-    }
-    case ExprKind::kIs: {
-      Out a;
-      if (!Eval(n.kids[0], a)) return false;
-      const EntityUid* uid = a.get().TryEntity();
-      if (uid == nullptr) return Fail(TypeError(kAnyEntity, a.get()));
-      bool r = uid->type() == n.type;
-      if (r && n.kids.size() > 1) {
-        Out b;
-        if (!Eval(n.kids[1], b)) return false;
-        if (!EvalIn(a.get(), b.get(), &r)) return false;
-      }
-      out.Own(Value::Bool(r));
-      return true;
     }
     case ExprKind::kMethod:
       return EvalMethod(n, out);
@@ -498,6 +569,12 @@ bool AllConst(const CNode& n) {
   return true;
 }
 
+// The ancestors of a store entity, or the empty set for an absent one.
+const AncestorSet* AncestorsOrEmpty(const Entities& ents, const Entity* e) {
+  static const AncestorSet* const kEmpty = new AncestorSet();
+  return e == nullptr ? kEmpty : &ents.AncestorsOf(*e);
+}
+
 }  // namespace
 
 EvalEnv::EvalEnv(const Request& request, const Entities& ents)
@@ -506,9 +583,24 @@ EvalEnv::EvalEnv(const Request& request, const Entities& ents)
       action(Value::Entity(request.action)),
       resource(Value::Entity(request.resource)),
       context(Value::FromRecord(request.context)),
-      principal_ancestors(&ents.Ancestors(request.principal)),
-      action_ancestors(&ents.Ancestors(request.action)),
-      resource_ancestors(&ents.Ancestors(request.resource)) {}
+      principal_entity(ents.Find(request.principal)),
+      action_entity(ents.Find(request.action)),
+      resource_entity(ents.Find(request.resource)),
+      principal_ancestors(AncestorsOrEmpty(ents, principal_entity)),
+      action_ancestors(AncestorsOrEmpty(ents, action_entity)),
+      resource_ancestors(AncestorsOrEmpty(ents, resource_entity)) {}
+
+namespace {
+
+// True when `literal` occurs in `text` at `pos`. The first byte is tested
+// inline: most positions differ there, which spares a library call per position.
+bool LiteralAt(std::string_view text, size_t pos, std::string_view literal) {
+  if (literal.empty()) return true;
+  if (text.size() - pos < literal.size() || text[pos] != literal[0]) return false;
+  return text.compare(pos + 1, literal.size() - 1, literal.substr(1)) == 0;
+}
+
+}  // namespace
 
 bool WildcardMatch(std::string_view text, const std::vector<PatternElem>& pattern) {
   // Greedy matching with backtracking to the most recent wildcard. Byte-wise
@@ -520,8 +612,7 @@ bool WildcardMatch(std::string_view text, const std::vector<PatternElem>& patter
   size_t star_pi = n;  // none yet
   size_t star_ti = 0;
   while (ti < text.size()) {
-    if (pi < n && !pattern[pi].wildcard &&
-        text.substr(ti).starts_with(pattern[pi].literal)) {
+    if (pi < n && !pattern[pi].wildcard && LiteralAt(text, ti, pattern[pi].literal)) {
       ti += pattern[pi].literal.size();
       ++pi;
     } else if (pi < n && pattern[pi].wildcard) {
@@ -529,7 +620,15 @@ bool WildcardMatch(std::string_view text, const std::vector<PatternElem>& patter
       star_ti = ti;
     } else if (star_pi != n) {
       pi = star_pi + 1;
-      ti = ++star_ti;
+      ++star_ti;
+      // Retrying at positions where the literal after the wildcard does not
+      // occur fails at once, so jump to its next occurrence (none: no match).
+      if (pi < n && !pattern[pi].wildcard && !pattern[pi].literal.empty()) {
+        size_t at = text.find(pattern[pi].literal, star_ti);
+        if (at == std::string_view::npos) return false;
+        star_ti = at;
+      }
+      ti = star_ti;
     } else {
       return false;
     }
@@ -664,10 +763,16 @@ bool ScopeMatches(const CScope& scope, const EntityUid& uid, const AncestorSet& 
 }
 
 PolicyOutcome EvaluateCompiledPolicy(const CompiledPolicy& policy, const EvalEnv& env,
-                                     std::string* error) {
-  if (!ScopeMatches(policy.principal, env.principal.AsEntity(), *env.principal_ancestors) ||
-      !ScopeMatches(policy.action, env.action.AsEntity(), *env.action_ancestors) ||
-      !ScopeMatches(policy.resource, env.resource.AsEntity(), *env.resource_ancestors)) {
+                                     std::string* error, uint8_t skip_scopes) {
+  // `any` (the common case for at least one variable) is tested inline.
+  auto matches = [skip_scopes](const CScope& scope, uint8_t bit, const Value& var,
+                               const AncestorSet* ancestors) {
+    return scope.op == ScopeOp::kAny || (skip_scopes & bit) != 0 ||
+           ScopeMatches(scope, var.AsEntity(), *ancestors);
+  };
+  if (!matches(policy.principal, kScopeBitPrincipal, env.principal, env.principal_ancestors) ||
+      !matches(policy.action, kScopeBitAction, env.action, env.action_ancestors) ||
+      !matches(policy.resource, kScopeBitResource, env.resource, env.resource_ancestors)) {
     return PolicyOutcome::kNotSatisfied;
   }
   Evaluator ev(env, error);

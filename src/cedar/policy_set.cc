@@ -14,13 +14,16 @@ namespace warden::cedar {
 namespace internal {
 namespace {
 
-// Selectivity ranks: a lower rank is expected to match fewer requests.
+// Selectivity ranks: a lower rank is expected to match fewer requests. Actions
+// are few and shared by many policies, while principal and resource groups
+// usually partition a large population, so `principal in G` ranks before
+// `action == A`.
 enum class Slot : uint8_t {
   kPrincipalEq,
   kResourceEq,
-  kActionEq,
   kPrincipalIn,
   kResourceIn,
+  kActionEq,
   kActionIn,
   kPrincipalIs,
   kResourceIs,
@@ -30,9 +33,9 @@ enum class Slot : uint8_t {
 Slot ChooseSlot(const CompiledPolicy& p) {
   if (p.principal.op == ScopeOp::kEq) return Slot::kPrincipalEq;
   if (p.resource.op == ScopeOp::kEq) return Slot::kResourceEq;
-  if (p.action.op == ScopeOp::kEq) return Slot::kActionEq;
   if (p.principal.op == ScopeOp::kIn || p.principal.op == ScopeOp::kIsIn) return Slot::kPrincipalIn;
   if (p.resource.op == ScopeOp::kIn || p.resource.op == ScopeOp::kIsIn) return Slot::kResourceIn;
+  if (p.action.op == ScopeOp::kEq) return Slot::kActionEq;
   if (p.action.op == ScopeOp::kIn || p.action.op == ScopeOp::kInSet) return Slot::kActionIn;
   if (p.principal.op == ScopeOp::kIs) return Slot::kPrincipalIs;
   if (p.resource.op == ScopeOp::kIs) return Slot::kResourceIs;
@@ -60,23 +63,27 @@ void LookupDimension(const ScopeIndex::Dimension& dim, const EntityUid& uid,
 
 }  // namespace
 
-void ScopeIndex::Add(uint32_t index, const CompiledPolicy& p) {
+uint8_t ScopeIndex::Add(uint32_t index, const CompiledPolicy& p) {
+  // A lookup finds the policy only through the key it is filed under, so that
+  // key's constraint holds: `== X` and `is T` exactly; `in X` and `in [..]`
+  // because the key is the request uid or one of its ancestors (all of them
+  // are looked up). `is T in X` is filed by X only, so its type is not covered.
   switch (ChooseSlot(p)) {
     case Slot::kPrincipalEq:
       principal.eq[p.principal.target].push_back(index);
-      break;
+      return kScopeBitPrincipal;
     case Slot::kResourceEq:
       resource.eq[p.resource.target].push_back(index);
-      break;
+      return kScopeBitResource;
     case Slot::kActionEq:
       action.eq[p.action.target].push_back(index);
-      break;
+      return kScopeBitAction;
     case Slot::kPrincipalIn:
       principal.in[p.principal.target].push_back(index);
-      break;
+      return p.principal.op == ScopeOp::kIn ? kScopeBitPrincipal : 0;
     case Slot::kResourceIn:
       resource.in[p.resource.target].push_back(index);
-      break;
+      return p.resource.op == ScopeOp::kIn ? kScopeBitResource : 0;
     case Slot::kActionIn:
       if (p.action.op == ScopeOp::kIn) {
         action.in[p.action.target].push_back(index);
@@ -85,18 +92,21 @@ void ScopeIndex::Add(uint32_t index, const CompiledPolicy& p) {
         std::set<EntityUid> seen(p.action.set.begin(), p.action.set.end());
         for (const EntityUid& a : seen) action.in[a].push_back(index);
         if (seen.size() > 1) has_multi_key = true;
+        // An empty list files nothing, so the policy is never a candidate
+        // (and its scope never matches).
       }
-      break;
+      return kScopeBitAction;
     case Slot::kPrincipalIs:
       principal.is[p.principal.type].push_back(index);
-      break;
+      return kScopeBitPrincipal;
     case Slot::kResourceIs:
       resource.is[p.resource.type].push_back(index);
-      break;
+      return kScopeBitResource;
     case Slot::kNone:
       unscoped.push_back(index);
-      break;
+      return 0;
   }
+  return 0;
 }
 
 void ScopeIndex::Lookup(const EvalEnv& env, std::vector<uint32_t>* out) const {
@@ -198,7 +208,9 @@ Result<std::shared_ptr<const PolicySet>> PolicySet::Create(PolicySetAst ast) {
     if (!c.ok()) return c.status().WithContext("policy `" + p.id + "`");
     impl->compiled.push_back(std::move(c).value());
   }
-  for (uint32_t i = 0; i < impl->compiled.size(); ++i) impl->index.Add(i, impl->compiled[i]);
+  for (uint32_t i = 0; i < impl->compiled.size(); ++i) {
+    impl->compiled[i].indexed_scopes = impl->index.Add(i, impl->compiled[i]);
+  }
   impl->content_hash =
       crypto::Sha256Hex(CanonicalEncoding(statics, impl->templates, impl->links));
   return std::shared_ptr<const PolicySet>(new PolicySet(std::move(impl)));

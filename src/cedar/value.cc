@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdint>
+#include <cstring>
 #include <functional>
 #include <mutex>
 #include <shared_mutex>
@@ -72,6 +74,34 @@ bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
 template <typename T>
 int Cmp3(const T& a, const T& b) {
   return a < b ? -1 : (b < a ? 1 : 0);
+}
+
+// Equality of n bytes; keys of up to 16 bytes are compared with at most two
+// overlapping word loads per side instead of a library call.
+bool KeyBytesEqual(const char* a, const char* b, size_t n) {
+  if (n >= 8 && n <= 16) {
+    uint64_t a0, b0, a1, b1;
+    std::memcpy(&a0, a, 8);
+    std::memcpy(&b0, b, 8);
+    std::memcpy(&a1, a + n - 8, 8);
+    std::memcpy(&b1, b + n - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  if (n >= 4 && n < 8) {
+    uint32_t a0, b0, a1, b1;
+    std::memcpy(&a0, a, 4);
+    std::memcpy(&b0, b, 4);
+    std::memcpy(&a1, a + n - 4, 4);
+    std::memcpy(&b1, b + n - 4, 4);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  if (n < 4) {
+    for (size_t i = 0; i < n; ++i) {
+      if (a[i] != b[i]) return false;
+    }
+    return true;
+  }
+  return std::memcmp(a, b, n) == 0;
 }
 
 int CompareStrings(std::string_view a, std::string_view b) {
@@ -281,8 +311,12 @@ const Value* Record::Find(std::string_view key) const {
   if (!entries_) return nullptr;
   const auto& e = *entries_;
   if (e.size() <= 8) {
+    // Keys are short: the byte comparison is inline (see KeyBytesEqual).
     for (const Entry& entry : e) {
-      if (entry.first == key) return &entry.second;
+      const std::string& k = entry.first;
+      if (k.size() == key.size() && KeyBytesEqual(k.data(), key.data(), key.size())) {
+        return &entry.second;
+      }
     }
     return nullptr;
   }

@@ -66,6 +66,9 @@ class Entities {
 
   // The transitive ancestors of `uid` (empty for unknown entities).
   const AncestorSet& Ancestors(const EntityUid& uid) const;
+  // The transitive ancestors of `entity`, which must be a pointer returned by
+  // Find on this store (or a copy sharing its contents); O(1).
+  const AncestorSet& AncestorsOf(const Entity& entity) const;
 
   // Cedar `a in b` for entities: a == b, or b is a transitive ancestor of a.
   bool In(const EntityUid& a, const EntityUid& b) const;

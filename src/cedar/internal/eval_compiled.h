@@ -17,19 +17,21 @@
 namespace warden::cedar::internal {
 
 // One compiled expression node; `kind` has the meaning of ast.h's ExprKind.
+// The fields every evaluation reads come first, so a node's first cache line
+// usually holds all it needs.
 struct CNode {
   ExprKind kind = ExprKind::kBool;
   bool is_const = false;   // `constant` holds the node's value
-  Value constant;
   Var var = Var::kPrincipal;
   BuiltinFn fn = BuiltinFn::kContains;
+  std::vector<CNode> kids;
+  Value constant;
+  std::string name;                        // kGetAttr attribute; kMethod/kCall name
   const ExtensionFunction* ext = nullptr;  // kCall and extension methods; null if unknown
   EntityType type;                         // kIs
-  std::string name;                        // kGetAttr attribute; kMethod/kCall name
   std::vector<std::string> attrs;          // kHas path
   std::vector<std::string> keys;           // kRecord keys
   std::vector<PatternElem> pattern;        // kLike
-  std::vector<CNode> kids;
 };
 
 // A compiled scope constraint (slots already replaced by linked entities).
@@ -47,13 +49,20 @@ struct CCondition {
 
 // A policy ready for evaluation.
 struct CompiledPolicy {
-  std::string id;
   Effect effect = Effect::kPermit;
+  std::vector<CCondition> conditions;
   CScope principal;
   CScope action;
   CScope resource;
-  std::vector<CCondition> conditions;
+  std::string id;
+  // Scope variables (kScopeBit*) whose constraint the policy set's index
+  // lookup has already established for every request that finds this policy.
+  uint8_t indexed_scopes = 0;
 };
+
+constexpr uint8_t kScopeBitPrincipal = 1;
+constexpr uint8_t kScopeBitAction = 2;
+constexpr uint8_t kScopeBitResource = 4;
 
 // Compiles an expression. Slots compile to a node that errors when evaluated
 // (linked policies never contain slots; standalone expressions may not).
@@ -72,7 +81,11 @@ struct EvalEnv {
   Value action;
   Value resource;
   Value context;
-  // Transitive ancestors of the three request entities, looked up once.
+  // The three request entities in the store (nullptr when absent) and their
+  // transitive ancestors, looked up once per request.
+  const Entity* principal_entity;
+  const Entity* action_entity;
+  const Entity* resource_entity;
   const AncestorSet* principal_ancestors;
   const AncestorSet* action_ancestors;
   const AncestorSet* resource_ancestors;
@@ -85,8 +98,10 @@ bool ScopeMatches(const CScope& scope, const EntityUid& uid, const AncestorSet& 
 enum class PolicyOutcome : uint8_t { kNotSatisfied, kSatisfied, kError };
 
 // Evaluates scope then conditions. On kError, *error holds the message.
+// `skip_scopes` (kScopeBit*) names scope constraints the caller has already
+// checked for this request; they are not tested again.
 PolicyOutcome EvaluateCompiledPolicy(const CompiledPolicy& policy, const EvalEnv& env,
-                                     std::string* error);
+                                     std::string* error, uint8_t skip_scopes = 0);
 
 // Evaluates a compiled expression to a value, or InvalidArgument with Cedar's
 // error text.

@@ -33,7 +33,9 @@ struct ScopeIndex {
   std::vector<uint32_t> unscoped;
   bool has_multi_key = false;  // some policy is filed under several keys
 
-  void Add(uint32_t index, const CompiledPolicy& policy);
+  // Files the policy; returns the scope variables (kScopeBit*) whose
+  // constraint holds for every request whose Lookup returns this policy.
+  uint8_t Add(uint32_t index, const CompiledPolicy& policy);
   // Candidates for the request described by `env`, ascending and unique.
   void Lookup(const EvalEnv& env, std::vector<uint32_t>* out) const;
 };
