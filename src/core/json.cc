@@ -1,6 +1,7 @@
 #include "warden/core/json.h"
 
 #include <algorithm>
+#include <cmath>
 #include <boost/json/basic_parser_impl.hpp>
 #include <charconv>
 
@@ -20,9 +21,11 @@ std::string LineColumn(std::string_view text, size_t offset) {
   return "line " + std::to_string(line) + " column " + std::to_string(col);
 }
 
-// A validating-only handler for boost::json::basic_parser: Boost.JSON's
-// value builder silently keeps the last of duplicate keys, and a hostile body
-// must not mean two things to two readers, so duplicates are found here.
+// A second pass over the text with boost::json::basic_parser, for what the
+// value builder gets wrong: it silently keeps the last of duplicate keys (a
+// hostile body must not mean two things to two readers), and Boost 1.81 does
+// not round every decimal number correctly, so each double's text is read
+// again here with std::from_chars (correctly rounded) in document order.
 struct DuplicateKeyHandler {
   static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
   static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
@@ -32,6 +35,10 @@ struct DuplicateKeyHandler {
   std::vector<std::set<std::string, std::less<>>> keys;
   std::string partial;
   std::string duplicate;
+  bool has_duplicate = false;    // `duplicate` may be the empty key
+  std::string number;            // parts of the number being read
+  std::vector<double> doubles;   // every double, correctly rounded, in order
+  std::string out_of_range;      // a number too large for a double
 
   bool on_document_begin(boost::system::error_code&) { return true; }
   bool on_document_end(boost::system::error_code&) { return true; }
@@ -55,16 +62,39 @@ struct DuplicateKeyHandler {
     partial.append(s.data(), s.size());
     if (!keys.back().insert(partial).second) {
       duplicate = partial;
+      has_duplicate = true;
       ec = json::error::syntax;
       return false;
     }
     partial.clear();
     return true;
   }
-  bool on_number_part(json::string_view, boost::system::error_code&) { return true; }
-  bool on_int64(int64_t, json::string_view, boost::system::error_code&) { return true; }
-  bool on_uint64(uint64_t, json::string_view, boost::system::error_code&) { return true; }
-  bool on_double(double, json::string_view, boost::system::error_code&) { return true; }
+  bool on_number_part(json::string_view s, boost::system::error_code&) {
+    number.append(s.data(), s.size());
+    return true;
+  }
+  bool on_int64(int64_t, json::string_view, boost::system::error_code&) {
+    number.clear();
+    return true;
+  }
+  bool on_uint64(uint64_t, json::string_view, boost::system::error_code&) {
+    number.clear();
+    return true;
+  }
+  bool on_double(double d, json::string_view s, boost::system::error_code& error) {
+    number.append(s.data(), s.size());
+    double precise = d;
+    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), precise);
+    if (std::isinf(d) || (ec == std::errc::result_out_of_range && std::abs(d) > 1.0)) {
+      // Beyond the range of a double: there is no value to give it.
+      out_of_range = number;
+      error = json::error::exponent_overflow;
+      return false;
+    }
+    doubles.push_back(ec == std::errc() && end == number.data() + number.size() ? precise : d);
+    number.clear();
+    return true;
+  }
   bool on_bool(bool, boost::system::error_code&) { return true; }
   bool on_null(boost::system::error_code&) { return true; }
   bool on_comment_part(json::string_view, boost::system::error_code&) { return true; }
@@ -103,8 +133,40 @@ void WriteCanonical(const json::value& v, std::string& out) {
       out += ']';
       break;
     }
+    case json::kind::double_: {
+      // Shortest form that reads back as the same double (std::to_chars), so
+      // canonical text is a fixed point: parse(canonical) re-encodes to itself.
+      char buf[64];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.get_double());
+      if (ec == std::errc()) {
+        std::string_view text(buf, static_cast<size_t>(end - buf));
+        out += text;
+        // "-0" or "3" would read back as integers: keep them doubles.
+        if (text.find_first_of(".e") == std::string_view::npos) out += ".0";
+      } else {
+        out += json::serialize(v);
+      }
+      break;
+    }
     default:
       out += json::serialize(v);
+  }
+}
+
+// Replaces the doubles of `v`, in document order, with `doubles`.
+void PatchDoubles(json::value& v, const std::vector<double>& doubles, size_t* next) {
+  switch (v.kind()) {
+    case json::kind::double_:
+      if (*next < doubles.size()) v.as_double() = doubles[(*next)++];
+      break;
+    case json::kind::array:
+      for (auto& e : v.as_array()) PatchDoubles(e, doubles, next);
+      break;
+    case json::kind::object:
+      for (auto& kv : v.as_object()) PatchDoubles(kv.value(), doubles, next);
+      break;
+    default:
+      break;
   }
 }
 
@@ -136,9 +198,18 @@ Result<json::value> ParseJson(std::string_view text, const JsonParseOptions& opt
   json::basic_parser<DuplicateKeyHandler> checker(po);
   boost::system::error_code dup_ec;
   size_t at = checker.write_some(false, text.data(), text.size(), dup_ec);
-  if (!checker.handler().duplicate.empty()) {
+  if (checker.handler().has_duplicate) {
     return InvalidArgument("malformed JSON at " + LineColumn(text, at) + ": duplicate key \"" +
                            checker.handler().duplicate + "\"");
+  }
+  if (!checker.handler().out_of_range.empty()) {
+    return InvalidArgument("malformed JSON at " + LineColumn(text, at) + ": number " +
+                           checker.handler().out_of_range.substr(0, 40) +
+                           " is too large for a 64-bit floating-point value");
+  }
+  if (!checker.handler().doubles.empty()) {
+    size_t next = 0;
+    PatchDoubles(v, checker.handler().doubles, &next);
   }
   return v;
 }
