@@ -33,44 +33,16 @@ namespace warden::cedar {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::Env;
+using testing::Join;
+using testing::ReadFile;
+using testing::StringSet;
 
 // Disagreements accepted on purpose, as "<test file id>/<request description>",
 // each with a comment saying why. Empty: Warden agrees with Cedar on the whole corpus.
 const std::set<std::string>& AllowList() {
   static const std::set<std::string> kAllowed = {};
   return kAllowed;
-}
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? std::string() : std::string(v);
-}
-
-bool ReadFile(const fs::path& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
-}
-
-std::set<std::string> StringSet(const json::value* v) {
-  std::set<std::string> out;
-  if (v == nullptr || !v->is_array()) return out;
-  for (const json::value& e : v->as_array()) {
-    if (e.is_string()) out.insert(std::string(e.as_string()));
-  }
-  return out;
-}
-
-std::string Join(const std::set<std::string>& s) {
-  std::string out = "[";
-  for (const std::string& e : s) {
-    if (out.size() > 1) out += ",";
-    out += e;
-  }
-  return out + "]";
 }
 
 struct Counts {

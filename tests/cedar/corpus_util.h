@@ -8,7 +8,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <string>
+
+#include <boost/json.hpp>
 
 #include "warden/core/random.h"
 
@@ -22,6 +26,38 @@ inline std::filesystem::path CorpusDir() {
     return std::filesystem::path(src) / ".." / "shared" / "cedar-corpus";
   }
   return {};
+}
+
+inline std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? std::string() : std::string(v);
+}
+
+// The whole file into *out; false when it cannot be read.
+inline bool ReadFile(const std::filesystem::path& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+// The strings of a JSON array (a test's "reason" or "errors"), as a set.
+inline std::set<std::string> StringSet(const boost::json::value* v) {
+  std::set<std::string> out;
+  if (v == nullptr || !v->is_array()) return out;
+  for (const boost::json::value& e : v->as_array()) {
+    if (e.is_string()) out.insert(std::string(e.as_string()));
+  }
+  return out;
+}
+
+// "[a, b]" for messages.
+inline std::string Join(const std::set<std::string>& s) {
+  std::string out = "[";
+  for (const auto& x : s) out += (out.size() > 1 ? ", " : "") + x;
+  return out + "]";
 }
 
 inline std::string ShellQuote(const std::string& s) {

@@ -34,28 +34,10 @@ namespace warden::cedar {
 namespace {
 
 namespace fs = std::filesystem;
-
-
-bool ReadFile(const fs::path& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
-}
-
-std::set<std::string> StringSet(const json::value& v) {
-  std::set<std::string> out;
-  for (const auto& e : v.as_array()) out.insert(std::string(e.as_string()));
-  return out;
-}
-
-std::string Join(const std::set<std::string>& s) {
-  std::string out;
-  for (const auto& e : s) out += (out.empty() ? "" : ",") + e;
-  return "[" + out + "]";
-}
+using testing::Env;
+using testing::Join;
+using testing::ReadFile;
+using testing::StringSet;
 
 EntityUid Uid(const json::value& v) {
   return EntityUid(EntityType(std::string(v.at("type").as_string())),
@@ -124,8 +106,8 @@ TEST(HandwrittenConformanceTest, AllRequestsMatchCedar) {
 
       Response resp = IsAuthorized(**policies, req, *entities);
       std::string want_decision(r.at("decision").as_string());
-      std::set<std::string> want_reasons = StringSet(r.at("reason"));
-      std::set<std::string> want_errors = StringSet(r.at("errors"));
+      std::set<std::string> want_reasons = StringSet(&r.at("reason"));
+      std::set<std::string> want_errors = StringSet(&r.at("errors"));
       std::set<std::string> got_reasons(resp.diagnostics.reasons.begin(),
                                         resp.diagnostics.reasons.end());
       std::set<std::string> got_errors;

@@ -30,6 +30,10 @@ namespace warden::cedar {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::Env;
+using testing::Join;
+using testing::ReadFile;
+using testing::StringSet;
 
 // Tests whose `shouldValidate` Warden deliberately does not reproduce, by test
 // file id, each with the reason. Empty: Warden agrees on the whole corpus.
@@ -43,23 +47,6 @@ const std::set<std::string>& AllowList() {
   static const std::set<std::string> kAllowed = {};
   return kAllowed;
 }
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? std::string() : std::string(v);
-}
-
-
-
-bool ReadFile(const fs::path& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
-}
-
 
 TEST(ValidationConformanceTest, GeneratedCorpusShouldValidate) {
   fs::path corpus = testing::CorpusDir();
