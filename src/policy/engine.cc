@@ -33,22 +33,6 @@ Result<std::vector<cedar::Entity>> ParseEntities(const json::value& entities,
   return list;
 }
 
-Result<cedar::Record> ParseContext(const json::value& context, const cedar::Schema* schema,
-                                   const cedar::EntityUid& action) {
-  if (!context.is_object()) return InvalidArgument("must be an object", "context");
-  if (schema == nullptr) {
-    auto record = cedar::ContextFromJson(context);
-    if (!record.ok()) return Status(StatusCode::kInvalidArgument, record.status().message(), "context");
-    return record;
-  }
-  auto explicit_json = cedar::ExplicitContextJson(context, *schema, ToSchemaUid(action));
-  if (!explicit_json.ok()) {
-    return Status(StatusCode::kInvalidArgument, explicit_json.status().message(), "context");
-  }
-  auto record = cedar::ContextFromJson(*explicit_json);
-  if (!record.ok()) return Status(StatusCode::kInvalidArgument, record.status().message(), "context");
-  return record;
-}
 
 cedar::Record WithApproval(const cedar::Record& context) {
   std::vector<cedar::Record::Entry> entries;
@@ -61,6 +45,32 @@ cedar::Record WithApproval(const cedar::Record& context) {
 }
 
 }  // namespace
+
+Result<cedar::EntityUid> RequestUid(const json::value& request, std::string_view field) {
+  const json::value* v = request.is_object() ? request.as_object().if_contains(field) : nullptr;
+  if (v == nullptr) return InvalidArgument("is required", std::string(field));
+  auto uid = cedar::EntityUidFromJson(*v, field);
+  if (!uid.ok()) {
+    return Status(StatusCode::kInvalidArgument, uid.status().message(), std::string(field));
+  }
+  return uid;
+}
+
+Result<cedar::Record> ParseRequestContext(const json::value& context, const cedar::Schema* schema,
+                                          const cedar::EntityUid& action) {
+  if (!context.is_object()) return InvalidArgument("must be an object", "context");
+  json::value explicit_json = context;
+  if (schema != nullptr) {
+    auto rewritten = cedar::ExplicitContextJson(context, *schema, ToSchemaUid(action));
+    if (!rewritten.ok()) {
+      return Status(StatusCode::kInvalidArgument, rewritten.status().message(), "context");
+    }
+    explicit_json = std::move(*rewritten);
+  }
+  auto record = cedar::ContextFromJson(explicit_json);
+  if (!record.ok()) return Status(StatusCode::kInvalidArgument, record.status().message(), "context");
+  return record;
+}
 
 std::string_view OutcomeName(Outcome outcome) {
   switch (outcome) {
@@ -117,7 +127,7 @@ Result<DecisionResult> Decide(std::shared_ptr<const PolicyBundle> bundle,
   request.principal = input.principal;
   request.action = input.action;
   request.resource = input.resource;
-  WARDEN_ASSIGN_OR_RETURN(request.context, ParseContext(input.context, schema, input.action));
+  WARDEN_ASSIGN_OR_RETURN(request.context, ParseRequestContext(input.context, schema, input.action));
   if (schema != nullptr) {
     Status valid = cedar::ValidateRequest(*schema, request);
     if (!valid.ok()) return Status(StatusCode::kInvalidArgument, valid.message(), "request");

@@ -11,6 +11,7 @@
 #include "warden/cedar/schema_json.h"
 #include "warden/cedar/validator.h"
 #include "warden/core/json.h"
+#include "warden/policy/engine.h"
 
 namespace warden::policy {
 namespace {
@@ -40,13 +41,6 @@ Result<cedar::Schema> LoadSchema(const std::string& path) {
   return cedar::Schema::ParseText(text, source);
 }
 
-Result<cedar::EntityUid> UidField(const json::value& request, std::string_view field) {
-  const json::value* v = request.as_object().if_contains(field);
-  if (v == nullptr) return InvalidArgument("is required", std::string(field));
-  auto uid = cedar::EntityUidFromJson(*v, field);
-  if (!uid.ok()) return Status(StatusCode::kInvalidArgument, uid.status().message(), std::string(field));
-  return uid;
-}
 
 }  // namespace
 
@@ -94,23 +88,13 @@ Result<cedar::Response> OfflineAuthorizer::Authorize(const json::value& request_
   body.Optional("resource");
   const json::value* context = body.Optional("context");
   WARDEN_RETURN_IF_ERROR(body.Finish());
-  WARDEN_ASSIGN_OR_RETURN(request.principal, UidField(request_json, "principal"));
-  WARDEN_ASSIGN_OR_RETURN(request.action, UidField(request_json, "action"));
-  WARDEN_ASSIGN_OR_RETURN(request.resource, UidField(request_json, "resource"));
-  json::value context_json = context != nullptr ? *context : json::value(json::object());
-  if (schema_) {
-    auto explicit_json = cedar::ExplicitContextJson(
-        context_json, *schema_,
-        cedar::SchemaUid{std::string(request.action.type().name()),
-                         std::string(request.action.id())});
-    if (!explicit_json.ok()) {
-      return Status(StatusCode::kInvalidArgument, explicit_json.status().message(), "context");
-    }
-    context_json = std::move(*explicit_json);
-  }
-  auto record = cedar::ContextFromJson(context_json);
-  if (!record.ok()) return Status(StatusCode::kInvalidArgument, record.status().message(), "context");
-  request.context = std::move(*record);
+  WARDEN_ASSIGN_OR_RETURN(request.principal, RequestUid(request_json, "principal"));
+  WARDEN_ASSIGN_OR_RETURN(request.action, RequestUid(request_json, "action"));
+  WARDEN_ASSIGN_OR_RETURN(request.resource, RequestUid(request_json, "resource"));
+  WARDEN_ASSIGN_OR_RETURN(
+      request.context,
+      ParseRequestContext(context != nullptr ? *context : json::value(json::object()),
+                          schema_.get(), request.action));
   if (schema_) {
     Status valid = cedar::ValidateRequest(*schema_, request);
     if (!valid.ok()) return Status(StatusCode::kInvalidArgument, valid.message(), "request");

@@ -54,13 +54,6 @@ Result<int64_t> ParseQueryInt(std::string_view text, std::string_view field, int
   return v;
 }
 
-Result<json::value> ParseBody(const ApiContext& ctx, const Request& req) {
-  JsonParseOptions opts;
-  opts.max_bytes = ctx.options.max_body_bytes;
-  auto v = ParseJson(req.body, opts);
-  if (!v.ok()) return Status(v.status().code(), v.status().message(), "body");
-  return v;
-}
 
 class Handlers {
  public:
@@ -255,6 +248,14 @@ class Handlers {
 };
 
 }  // namespace
+
+Result<json::value> ParseBody(const ApiContext& ctx, const Request& req) {
+  JsonParseOptions opts;
+  opts.max_bytes = ctx.options.max_body_bytes;
+  auto v = ParseJson(req.body, opts);
+  if (!v.ok()) return Status(v.status().code(), v.status().message(), "body");
+  return v;
+}
 
 Response ErrorResponse(ApiContext& ctx, const Status& status) {
   switch (status.code()) {

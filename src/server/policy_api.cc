@@ -28,15 +28,6 @@ json::array Ids(const std::vector<std::string>& ids) {
   return out;
 }
 
-Result<cedar::EntityUid> UidMember(const json::value& body, std::string_view field) {
-  const json::value* v = body.as_object().if_contains(field);
-  if (v == nullptr) return InvalidArgument("is required", std::string(field));
-  auto uid = cedar::EntityUidFromJson(*v, field);
-  if (!uid.ok()) {
-    return Status(StatusCode::kInvalidArgument, uid.status().message(), std::string(field));
-  }
-  return uid;
-}
 
 class PolicyHandlers {
  public:
@@ -55,10 +46,8 @@ class PolicyHandlers {
 
   Response Authorize(Request& req) {
     if (auto bad = RequireJsonContentType(req)) return std::move(*bad);
-    JsonParseOptions opts;
-    opts.max_bytes = ctx_.options.max_body_bytes;
-    auto body = ParseJson(req.body, opts);
-    if (!body.ok()) return ErrorResponse(ctx_, Status(body.status().code(), body.status().message(), "body"));
+    auto body = ParseBody(ctx_, req);
+    if (!body.ok()) return ErrorResponse(ctx_, body.status());
     auto obj = StrictObject::From(*body);
     if (!obj.ok()) return ErrorResponse(ctx_, obj.status());
     obj->Optional("principal");
@@ -69,11 +58,11 @@ class PolicyHandlers {
     if (Status st = obj->Finish(); !st.ok()) return ErrorResponse(ctx_, st);
 
     policy::DecisionInput input;
-    auto principal = UidMember(*body, "principal");
+    auto principal = policy::RequestUid(*body, "principal");
     if (!principal.ok()) return ErrorResponse(ctx_, principal.status());
-    auto action = UidMember(*body, "action");
+    auto action = policy::RequestUid(*body, "action");
     if (!action.ok()) return ErrorResponse(ctx_, action.status());
-    auto resource = UidMember(*body, "resource");
+    auto resource = policy::RequestUid(*body, "resource");
     if (!resource.ok()) return ErrorResponse(ctx_, resource.status());
     input.principal = *principal;
     input.action = *action;

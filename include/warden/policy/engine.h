@@ -29,6 +29,17 @@ namespace warden::policy {
 // parent Owner::"<owner>"; plus that Owner entity.
 std::vector<cedar::Entity> AgentEntities(const identity::Agent& agent, TimePoint now);
 
+// The entity uid in member `field` of a request object ({"type","id"} or
+// {"__entity":...}); InvalidArgument with `field` when absent or malformed.
+Result<cedar::EntityUid> RequestUid(const boost::json::value& request, std::string_view field);
+
+// A request's context for `action`: through the schema when there is one
+// (schema-based parsing and type checks), else Cedar's explicit JSON forms.
+// InvalidArgument with field "context".
+Result<cedar::Record> ParseRequestContext(const boost::json::value& context,
+                                          const cedar::Schema* schema,
+                                          const cedar::EntityUid& action);
+
 enum class Outcome { kAllow, kDeny, kNeedsApproval };
 std::string_view OutcomeName(Outcome outcome);  // "allow" | "deny" | "needs_approval"
 

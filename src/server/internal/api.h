@@ -29,6 +29,10 @@ struct ApiContext {
   const std::atomic<bool>& stopping;  // set when shutdown begins
 };
 
+// The request body as JSON, within options.max_body_bytes; errors carry
+// field "body".
+Result<boost::json::value> ParseBody(const ApiContext& ctx, const Request& req);
+
 // Registers every route on `router`.
 Status RegisterRoutes(Router& router, ApiContext& ctx);
 
