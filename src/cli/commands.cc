@@ -46,7 +46,7 @@ Result<ApiClient> Connect(const GlobalOptions& global, bool stop_on_interrupt) {
 namespace {
 
 struct ServeArgs {
-  std::string listen, config, trust_domain, tls_cert, tls_key;
+  std::string listen, config, trust_domain, tls_cert, tls_key, workload_socket;
   bool insecure_listen = false;
   size_t max_body_bytes = 0;
   CLI::Option* listen_opt = nullptr;
@@ -54,6 +54,7 @@ struct ServeArgs {
   CLI::Option* tls_cert_opt = nullptr;
   CLI::Option* tls_key_opt = nullptr;
   CLI::Option* max_body_opt = nullptr;
+  CLI::Option* workload_socket_opt = nullptr;
 };
 
 int Serve(const Context& ctx, const ServeArgs& args) {
@@ -71,6 +72,7 @@ int Serve(const Context& ctx, const ServeArgs& args) {
   if (args.tls_key_opt->count() > 0) options.tls_key = args.tls_key;
   if (args.insecure_listen) options.insecure_listen = true;
   if (args.max_body_opt->count() > 0) options.max_body_bytes = args.max_body_bytes;
+  if (args.workload_socket_opt->count() > 0) options.workload_socket = args.workload_socket;
   options.config_file = args.config;
   return server::RunServe(options);
 }
@@ -149,6 +151,10 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
       serve->add_option("--max-body-bytes", serve_args.max_body_bytes, "Largest request body")
           ->type_name("N")
           ->check(CLI::Range(size_t{1}, size_t{1} << 30));
+  serve_args.workload_socket_opt =
+      serve->add_option("--workload-socket", serve_args.workload_socket,
+                        "Workload API Unix socket (default DATA/public/workload.sock; off: none)")
+          ->type_name("PATH");
   serve->callback([&] { action = [&] { return Serve(ctx, serve_args); }; });
 
   // warden agent ...
@@ -224,6 +230,76 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
       action = [&, verb_name] { return AgentTransition(ctx, agent_args, verb_name); };
     });
   }
+
+  std::string join_ttl;
+  CLI::App* join_token = agent->add_subcommand(
+      "join-token", "Create a one-time token for an agent on another host to attest with");
+  add_name(join_token);
+  join_token->add_option("--ttl", join_ttl, "How long the token is valid (default 10m)")
+      ->type_name("DURATION");
+  add_json(join_token);
+  join_token->callback(
+      [&] { action = [&] { return AgentJoinToken(ctx, agent_args, join_ttl); }; });
+
+  // warden keys ...
+  KeysArgs keys_args;
+  CLI::App* keys = app.add_subcommand("keys", "The trust domain's signing keys");
+  keys->require_subcommand(1);
+  CLI::App* klist = keys->add_subcommand("list", "List signing keys and their publication");
+  add_json(klist);
+  klist->callback([&] { action = [&] { return KeysList(ctx); }; });
+  CLI::App* rotate = keys->add_subcommand(
+      "rotate", "Sign with a new key; the old one stays published until its tokens expire");
+  rotate->add_option("--algorithm", keys_args.algorithm, "ed25519 or es256 (default: as now)")
+      ->check(CLI::IsMember({"ed25519", "es256", "EdDSA", "ES256"}));
+  add_json(rotate);
+  rotate->callback([&] { action = [&] { return KeysRotate(ctx, keys_args); }; });
+
+  // warden workload ... (run by agents)
+  WorkloadArgs workload_args;
+  CLI::App* workload =
+      app.add_subcommand("workload", "Agent side: keys and identities for this workload");
+  workload->require_subcommand(1);
+  auto add_ask = [&](CLI::App* sub) {
+    sub->add_option("--audience", workload_args.audiences,
+                    "Audience of the SVID (repeatable; default: this trust domain)")
+        ->type_name("AUD")
+        ->allow_extra_args(false);
+    sub->add_option("--ttl", workload_args.ttl, "Lifetime (default: the server's svid_ttl)")
+        ->type_name("DURATION");
+  };
+  CLI::App* keygen =
+      workload->add_subcommand("keygen", "Create this workload's key pair (file mode 0600)");
+  keygen->add_option("--out", workload_args.key_file, "Private key file to write")
+      ->required()
+      ->type_name("FILE");
+  keygen->add_option("--algorithm", workload_args.algorithm, "ed25519 (default) or es256")
+      ->check(CLI::IsMember({"ed25519", "es256"}));
+  keygen->add_flag("--force", workload_args.force, "Replace an existing file");
+  add_json(keygen);
+  keygen->callback([&] { action = [&] { return WorkloadKeygen(ctx, workload_args); }; });
+  CLI::App* svid = workload->add_subcommand(
+      "svid", "Fetch a JWT-SVID from the Workload API socket (the process is attested)");
+  svid->add_option("--socket", workload_args.socket,
+                   "Workload API socket (default: $WARDEN_WORKLOAD_SOCKET or "
+                   "DATA/public/workload.sock)")
+      ->type_name("PATH");
+  add_ask(svid);
+  svid->add_option("--key", workload_args.key_file, "Bind the SVID to this key (cnf.jkt)")
+      ->type_name("FILE");
+  add_json(svid);
+  svid->callback([&] { action = [&] { return WorkloadSvid(ctx, workload_args); }; });
+  CLI::App* join = workload->add_subcommand(
+      "join", "Redeem a join token at --server for a JWT-SVID bound to --key");
+  join->add_option("--token-file", workload_args.token_file,
+                   "File holding the join token (default: $WARDEN_JOIN_TOKEN)")
+      ->type_name("FILE");
+  join->add_option("--key", workload_args.key_file, "This workload's key (warden workload keygen)")
+      ->required()
+      ->type_name("FILE");
+  add_ask(join);
+  add_json(join);
+  join->callback([&] { action = [&] { return WorkloadJoin(ctx, workload_args); }; });
 
   // warden audit ...
   CLI::App* audit = app.add_subcommand("audit", "Read and verify the audit log");

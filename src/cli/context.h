@@ -88,4 +88,30 @@ int PolicyValidate(const Context& ctx, const PolicyArgs& args);
 int PolicyFormat(const Context& ctx, const PolicyArgs& args);
 int PolicyTest(const Context& ctx, const PolicyArgs& args);
 
+struct KeysArgs {
+  std::string algorithm;  // rotate --algorithm; empty keeps the current one
+};
+
+// The trust domain's signing keys: GET /v1/keys, POST /v1/keys/rotate.
+int KeysList(const Context& ctx);
+int KeysRotate(const Context& ctx, const KeysArgs& args);
+// POST /v1/agents/NAME/join-tokens; prints the one-time token alone on stdout.
+int AgentJoinToken(const Context& ctx, const AgentArgs& args, const std::string& ttl);
+
+struct WorkloadArgs {
+  std::string socket;                  // svid --socket
+  std::vector<std::string> audiences;  // --audience (repeatable)
+  std::string ttl;                     // --ttl
+  std::string key_file;                // svid/join --key, keygen --out
+  std::string algorithm;               // keygen --algorithm
+  bool force = false;                  // keygen --force
+  std::string token_file;              // join --token-file
+};
+
+// The agent side: a key pair for proof of possession, an SVID over the
+// Workload API socket, or an SVID for a join token.
+int WorkloadKeygen(const Context& ctx, const WorkloadArgs& args);
+int WorkloadSvid(const Context& ctx, const WorkloadArgs& args);
+int WorkloadJoin(const Context& ctx, const WorkloadArgs& args);
+
 }  // namespace warden::cli

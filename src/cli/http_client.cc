@@ -2,10 +2,12 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <sys/un.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -24,6 +26,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using local = asio::local::stream_protocol;
 using SteadyTime = std::chrono::steady_clock::time_point;
 
 constexpr std::string_view kUserAgent = "warden-cli/" WARDEN_VERSION;
@@ -48,9 +51,51 @@ std::string SecondsText(std::chrono::milliseconds d) {
   return std::to_string(s < 1 ? 1 : s) + "s";
 }
 
+// The part after "unix:" as an absolute, normalised socket path.
+Result<std::string> ParseUnixPath(std::string_view text, std::string_view rest) {
+  if (rest.starts_with("//")) {
+    // unix:///abs/path: an empty authority, then the absolute path.
+    rest.remove_prefix(2);
+    if (!rest.starts_with('/')) {
+      return InvalidArgument("unix socket URL \"" + std::string(text) +
+                                 "\" must be unix:/absolute/path or unix:relative/path",
+                             "server");
+    }
+  }
+  if (rest.empty()) return InvalidArgument("unix: server URL has no socket path", "server");
+  for (char c : rest) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return InvalidArgument("control character in unix socket path", "server");
+    }
+  }
+  if (rest.ends_with('/')) {
+    return InvalidArgument("unix socket path \"" + std::string(rest) + "\" names a directory",
+                           "server");
+  }
+  std::filesystem::path path(rest);
+  if (path.is_relative()) {
+    std::error_code ec;
+    auto cwd = std::filesystem::current_path(ec);
+    if (ec) {
+      return InvalidArgument("cannot resolve the relative socket path \"" + std::string(rest) +
+                                 "\": " + ec.message(),
+                             "server");
+    }
+    path = cwd / path;
+  }
+  std::string out = path.lexically_normal().string();
+  if (out.size() >= sizeof(sockaddr_un{}.sun_path)) {
+    return InvalidArgument("unix socket path " + out + " is longer than " +
+                               std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes",
+                           "server");
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string ServerUrl::ToString() const {
+  if (!unix_path.empty()) return "unix:" + unix_path;
   std::string out = tls ? "https://" : "http://";
   if (host.find(':') != std::string::npos) {
     out += "[" + host + "]";
@@ -64,6 +109,10 @@ std::string ServerUrl::ToString() const {
 Result<ServerUrl> ParseServerUrl(std::string_view text) {
   ServerUrl url;
   std::string_view rest = text;
+  if (rest.starts_with("unix:")) {
+    WARDEN_ASSIGN_OR_RETURN(url.unix_path, ParseUnixPath(text, rest.substr(5)));
+    return url;
+  }
   if (rest.starts_with("http://")) {
     rest.remove_prefix(7);
   } else if (rest.starts_with("https://")) {
@@ -71,7 +120,7 @@ Result<ServerUrl> ParseServerUrl(std::string_view text) {
     rest.remove_prefix(8);
   } else if (rest.find("://") != std::string_view::npos) {
     return InvalidArgument("unsupported scheme in \"" + std::string(text) +
-                               "\" (use http:// or https://)",
+                               "\" (use http://, https:// or unix:)",
                            "server");
   }
   if (rest.ends_with('/')) rest.remove_suffix(1);
@@ -208,47 +257,170 @@ std::string TlsFailure(const boost::system::error_code& ec, SSL* ssl, const std:
   return ec.message();
 }
 
+// One Send: at most one operation is pending at a time; the handler from
+// Handler() records its result, and Wait() runs the loop until it arrives.
+class Exchange {
+ public:
+  Exchange(asio::io_context& io, std::chrono::milliseconds timeout, const bool& interrupted,
+           std::string where)
+      : io_(io),
+        timeout_(timeout),
+        deadline_(std::chrono::steady_clock::now() + timeout),
+        interrupted_(interrupted),
+        where_(std::move(where)) {}
+
+  // The completion handler for the next operation (any signature starting
+  // with an error code).
+  auto Handler() {
+    done_ = false;
+    return [this](const boost::system::error_code& e, auto&&...) {
+      ec_ = e;
+      done_ = true;
+    };
+  }
+
+  // Runs the pending operation to completion. `abort` closes the connection
+  // at the deadline or on a signal. DeadlineExceeded, Aborted("interrupted").
+  Status Wait(const std::function<void()>& abort) {
+    if (!Drive(io_, done_, deadline_, interrupted_, abort, timed_out_)) {
+      return Internal("HTTP client lost a pending operation");
+    }
+    if (interrupted_) return Aborted("interrupted");
+    if (timed_out_) {
+      return DeadlineExceeded("no answer from " + where_ + " within " + SecondsText(timeout_));
+    }
+    return OkStatus();
+  }
+
+  const boost::system::error_code& ec() const { return ec_; }
+  const std::string& where() const { return where_; }
+
+ private:
+  asio::io_context& io_;
+  std::chrono::milliseconds timeout_;
+  SteadyTime deadline_;
+  const bool& interrupted_;
+  std::string where_;
+  bool done_ = false;
+  bool timed_out_ = false;
+  boost::system::error_code ec_;
+};
+
+// Writes `req` and reads the whole response on a connected stream (TCP, TLS
+// or Unix), then closes the connection through `abort`.
+template <class Stream>
+Result<HttpResponse> RoundTrip(Exchange& ex, Stream& stream,
+                               const http::request<http::string_body>& req,
+                               size_t max_response_bytes, const std::function<void()>& abort) {
+  const std::string& where = ex.where();
+  http::async_write(stream, req, ex.Handler());
+  WARDEN_RETURN_IF_ERROR(ex.Wait(abort));
+  if (ex.ec()) {
+    return Unavailable("sending the request to " + where + " failed: " + ex.ec().message());
+  }
+
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(max_response_bytes);
+  http::async_read(stream, buffer, parser, ex.Handler());
+  WARDEN_RETURN_IF_ERROR(ex.Wait(abort));
+  if (ex.ec() == http::error::body_limit) {
+    return ResourceExhausted("response from " + where + " is larger than " +
+                             std::to_string(max_response_bytes) + " bytes");
+  }
+  if (ex.ec() == http::error::end_of_stream) {
+    return Unavailable(where + " closed the connection without answering");
+  }
+  if (ex.ec()) {
+    return Unavailable("reading the response from " + where + " failed: " + ex.ec().message());
+  }
+  abort();  // Connection: close; a TLS close_notify adds nothing for a finished exchange
+
+  HttpResponse out;
+  auto& res = parser.get();
+  out.status = static_cast<int>(res.result_int());
+  out.content_type = std::string(res[http::field::content_type]);
+  out.body = std::move(res.body());
+  return out;
+}
+
+// What a failed connect to a Unix socket means for the user.
+Status UnixConnectError(const std::string& path, const boost::system::error_code& ec) {
+  namespace errc = boost::system::errc;
+  if (ec == errc::no_such_file_or_directory || ec == errc::not_a_directory) {
+    return Unavailable("no Warden workload socket at " + path + ": is warden serve running?");
+  }
+  if (ec == errc::connection_refused) {
+    return Unavailable("nothing accepts connections on the socket at " + path +
+                       " (left by a stopped server?): is warden serve running?");
+  }
+  if (ec == errc::permission_denied || ec == errc::operation_not_permitted) {
+    return PermissionDenied("permission denied connecting to the Warden socket at " + path +
+                            ": check the permissions of the socket and its directories");
+  }
+  return Unavailable("cannot connect to unix:" + path + ": " + ec.message());
+}
+
 }  // namespace
 
 Result<HttpResponse> HttpClient::Send(const HttpRequest& request,
                                       std::chrono::milliseconds timeout) {
-  const std::string where = url_.ToString();
   http::verb verb = http::string_to_verb(request.method);
   if (verb == http::verb::unknown) return InvalidArgument("unknown HTTP method " + request.method);
   if (request.target.empty() || request.target[0] != '/' ||
       request.target.find_first_of(" \r\n") != std::string::npos) {
     return InvalidArgument("bad request target");
   }
-  const SteadyTime deadline = std::chrono::steady_clock::now() + timeout;
-  bool timed_out = false;
-  bool done = false;  // set by the completion handler of the pending operation
-  boost::system::error_code ec;
-  auto interrupted_status = [] { return Aborted("interrupted"); };
-  auto timeout_status = [&] {
-    return DeadlineExceeded("no answer from " + where + " within " + SecondsText(timeout));
-  };
-  if (interrupted_) return interrupted_status();
-  // Runs the pending operation to completion; an error when it was cut short.
-  auto step = [&](const std::function<void()>& abort_op) -> Status {
-    if (!Drive(io_, done, deadline, interrupted_, abort_op, timed_out)) {
-      return Internal("HTTP client lost a pending operation");
-    }
-    if (interrupted_) return interrupted_status();
-    if (timed_out) return timeout_status();
-    return OkStatus();
-  };
+  if (interrupted_) return Aborted("interrupted");
+  Exchange ex(io_, timeout, interrupted_, url_.ToString());
+  const std::string& where = ex.where();
+
+  http::request<http::string_body> req{verb, request.target, 11};
+  if (!url_.unix_path.empty()) {
+    // A Unix socket has no host name; the server ignores Host there.
+    req.set(http::field::host, "localhost");
+  } else {
+    std::string host_header =
+        url_.host.find(':') != std::string::npos ? "[" + url_.host + "]" : url_.host;
+    req.set(http::field::host, host_header + ":" + url_.port);
+  }
+  req.set(http::field::user_agent, kUserAgent);
+  req.set(http::field::accept, "application/json");
+  req.set(http::field::connection, "close");
+  if (!request.bearer_token.empty()) {
+    req.set(http::field::authorization, "Bearer " + request.bearer_token);
+  }
+  if (!request.body.empty() || verb == http::verb::post || verb == http::verb::patch) {
+    req.set(http::field::content_type, "application/json");
+    req.body() = request.body;
+  }
+  req.prepare_payload();
+
+  if (!url_.unix_path.empty()) {
+    local::socket socket(io_);
+    auto abort = [&] {
+      boost::system::error_code ignored;
+      socket.close(ignored);
+    };
+    socket.async_connect(local::endpoint(url_.unix_path), ex.Handler());
+    WARDEN_RETURN_IF_ERROR(ex.Wait(abort));
+    if (ex.ec()) return UnixConnectError(url_.unix_path, ex.ec());
+    return RoundTrip(ex, socket, req, options_.max_response_bytes, abort);
+  }
 
   // Name resolution.
   tcp::resolver resolver(io_);
   tcp::resolver::results_type endpoints;
   resolver.async_resolve(url_.host, url_.port,
-                         [&](const boost::system::error_code& e, tcp::resolver::results_type r) {
-                           ec = e;
+                         [&endpoints, on_done = ex.Handler()](const boost::system::error_code& e,
+                                                              tcp::resolver::results_type r) {
                            endpoints = std::move(r);
-                           done = true;
+                           on_done(e);
                          });
-  if (Status stop = step([&] { resolver.cancel(); }); !stop.ok()) return stop;
-  if (ec) return Unavailable("cannot resolve " + url_.host + " (" + where + "): " + ec.message());
+  WARDEN_RETURN_IF_ERROR(ex.Wait([&] { resolver.cancel(); }));
+  if (ex.ec()) {
+    return Unavailable("cannot resolve " + url_.host + " (" + where + "): " + ex.ec().message());
+  }
 
   // The socket lives inside the TLS stream for https, alone for http.
   std::optional<ssl::stream<tcp::socket>> tls;
@@ -264,100 +436,35 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request,
     socket.close(ignored);
   };
 
-  done = false;
-  asio::async_connect(socket, endpoints,
-                      [&](const boost::system::error_code& e, const tcp::endpoint&) {
-                        ec = e;
-                        done = true;
-                      });
-  if (Status stop = step(abort); !stop.ok()) return stop;
-  if (ec == asio::error::connection_refused) {
+  asio::async_connect(socket, endpoints, ex.Handler());
+  WARDEN_RETURN_IF_ERROR(ex.Wait(abort));
+  if (ex.ec() == asio::error::connection_refused) {
     return Unavailable("cannot connect to " + where +
                        ": connection refused \u2014 is `warden serve` running?");
   }
-  if (ec) return Unavailable("cannot connect to " + where + ": " + ec.message());
+  if (ex.ec()) return Unavailable("cannot connect to " + where + ": " + ex.ec().message());
 
-  if (tls) {
-    boost::system::error_code addr_ec;
-    asio::ip::make_address(url_.host, addr_ec);
-    const bool is_ip = !addr_ec;
-    // OpenSSL checks the name during chain verification, so a mismatch is
-    // reported as such (X509_V_ERR_HOSTNAME_MISMATCH / IP_ADDRESS_MISMATCH).
-    // SNI carries host names only.
-    SSL* ssl_handle = tls->native_handle();
-    bool configured =
-        is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_handle), url_.host.c_str()) == 1
-              : SSL_set1_host(ssl_handle, url_.host.c_str()) == 1 &&
-                    SSL_set_tlsext_host_name(ssl_handle, url_.host.c_str()) == 1;
-    if (!configured) return Internal("cannot configure TLS server name verification");
-    done = false;
-    tls->async_handshake(ssl::stream_base::client, [&](const boost::system::error_code& e) {
-      ec = e;
-      done = true;
-    });
-    if (Status stop = step(abort); !stop.ok()) return stop;
-    if (ec) {
-      return Unavailable("TLS handshake with " + where + " failed: " +
-                         TlsFailure(ec, tls->native_handle(), url_.host));
-    }
-  }
+  if (!tls) return RoundTrip(ex, *plain, req, options_.max_response_bytes, abort);
 
-  http::request<http::string_body> req{verb, request.target, 11};
-  std::string host_header = url_.host.find(':') != std::string::npos ? "[" + url_.host + "]"
-                                                                      : url_.host;
-  host_header += ":" + url_.port;
-  req.set(http::field::host, host_header);
-  req.set(http::field::user_agent, kUserAgent);
-  req.set(http::field::accept, "application/json");
-  req.set(http::field::connection, "close");
-  if (!request.bearer_token.empty()) {
-    req.set(http::field::authorization, "Bearer " + request.bearer_token);
+  boost::system::error_code addr_ec;
+  asio::ip::make_address(url_.host, addr_ec);
+  const bool is_ip = !addr_ec;
+  // OpenSSL checks the name during chain verification, so a mismatch is
+  // reported as such (X509_V_ERR_HOSTNAME_MISMATCH / IP_ADDRESS_MISMATCH).
+  // SNI carries host names only.
+  SSL* ssl_handle = tls->native_handle();
+  bool configured =
+      is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_handle), url_.host.c_str()) == 1
+            : SSL_set1_host(ssl_handle, url_.host.c_str()) == 1 &&
+                  SSL_set_tlsext_host_name(ssl_handle, url_.host.c_str()) == 1;
+  if (!configured) return Internal("cannot configure TLS server name verification");
+  tls->async_handshake(ssl::stream_base::client, ex.Handler());
+  WARDEN_RETURN_IF_ERROR(ex.Wait(abort));
+  if (ex.ec()) {
+    return Unavailable("TLS handshake with " + where + " failed: " +
+                       TlsFailure(ex.ec(), tls->native_handle(), url_.host));
   }
-  if (!request.body.empty() || verb == http::verb::post || verb == http::verb::patch) {
-    req.set(http::field::content_type, "application/json");
-    req.body() = request.body;
-  }
-  req.prepare_payload();
-
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(options_.max_response_bytes);
-  auto on_done = [&](const boost::system::error_code& e, size_t) {
-    ec = e;
-    done = true;
-  };
-  done = false;
-  if (tls) {
-    http::async_write(*tls, req, on_done);
-  } else {
-    http::async_write(*plain, req, on_done);
-  }
-  if (Status stop = step(abort); !stop.ok()) return stop;
-  if (ec) return Unavailable("sending the request to " + where + " failed: " + ec.message());
-
-  done = false;
-  if (tls) {
-    http::async_read(*tls, buffer, parser, on_done);
-  } else {
-    http::async_read(*plain, buffer, parser, on_done);
-  }
-  if (Status stop = step(abort); !stop.ok()) return stop;
-  if (ec == http::error::body_limit) {
-    return ResourceExhausted("response from " + where + " is larger than " +
-                             std::to_string(options_.max_response_bytes) + " bytes");
-  }
-  if (ec == http::error::end_of_stream) {
-    return Unavailable(where + " closed the connection without answering");
-  }
-  if (ec) return Unavailable("reading the response from " + where + " failed: " + ec.message());
-  abort();  // Connection: close; a TLS close_notify adds nothing for a finished exchange
-
-  HttpResponse out;
-  auto& res = parser.get();
-  out.status = static_cast<int>(res.result_int());
-  out.content_type = std::string(res[http::field::content_type]);
-  out.body = std::move(res.body());
-  return out;
+  return RoundTrip(ex, *tls, req, options_.max_response_bytes, abort);
 }
 
 }  // namespace warden::cli

@@ -1,7 +1,8 @@
 // HttpClient: the `warden` command's blocking HTTP/1.1 and HTTPS client for
-// talking to `warden serve`. One connection per request, a deadline on every
-// request (name resolution included), certificate and host name verification
-// for https. Private to the cli module.
+// talking to `warden serve`, over TCP or its Unix domain socket. One
+// connection per request, a deadline on every request (name resolution
+// included), certificate and host name verification for https. Private to
+// the cli module.
 // Thread-safety: one HttpClient per thread; calls must not overlap.
 #pragma once
 
@@ -18,18 +19,23 @@
 
 namespace warden::cli {
 
-// A server base address: "http://host:port" or "https://host:port".
+// A server base address: "http://host:port", "https://host:port" or
+// "unix:/path/to/socket".
 struct ServerUrl {
   bool tls = false;
-  std::string host;  // without brackets for IPv6 literals
-  std::string port;  // decimal
-  // The canonical form, e.g. "http://127.0.0.1:8181" or "https://[::1]:8443".
+  std::string host;       // without brackets for IPv6 literals; empty for unix:
+  std::string port;       // decimal; empty for unix:
+  std::string unix_path;  // absolute socket path for unix:, else empty
+  // The canonical form, e.g. "http://127.0.0.1:8181", "https://[::1]:8443"
+  // or "unix:/var/lib/warden/public/workload.sock".
   std::string ToString() const;
 };
 
 // Parses a base URL. Accepts an optional trailing "/"; rejects user info,
 // paths, queries, fragments and schemes other than http and https.
 // A bare "host:port" (as written to serve.addr) is read as http.
+// "unix:/abs/path.sock" (also "unix:///abs/path.sock") names a Unix domain
+// socket; "unix:relative.sock" is resolved against the current directory.
 // Errors: InvalidArgument naming what is wrong.
 Result<ServerUrl> ParseServerUrl(std::string_view text);
 
@@ -68,7 +74,8 @@ class HttpClient {
 
   // Sends one request and reads the whole response within `timeout`.
   // Any HTTP status is a successful call. Errors: Unavailable (cannot
-  // resolve, connect, TLS handshake failure, connection dropped),
+  // resolve, connect, TLS handshake failure, connection dropped, no socket
+  // at a unix: path), PermissionDenied (unix: socket not accessible),
   // DeadlineExceeded, ResourceExhausted (response too large),
   // Aborted("interrupted") after a signal when stop_on_interrupt is set.
   Result<HttpResponse> Send(const HttpRequest& request, std::chrono::milliseconds timeout);

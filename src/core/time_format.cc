@@ -52,6 +52,10 @@ std::string FormatRfc3339(TimePoint t, bool micros) {
   return buf;
 }
 
+std::string FormatRfc3339Exact(TimePoint t) {
+  return FormatRfc3339(t, UnixMicros(t) % 1'000'000 != 0);
+}
+
 Result<TimePoint> ParseRfc3339(std::string_view text) {
   auto bad = [&](const char* why) {
     return InvalidArgument(std::string("invalid RFC 3339 timestamp \"") + std::string(text) +

@@ -17,6 +17,7 @@
 #include "crypto/internal/ssl_error.h"
 #include "crypto/internal/ssl_ptr.h"
 #include "warden/core/encoding.h"
+#include "warden/core/posix.h"
 #include "warden/core/json.h"
 #include "warden/core/random.h"
 #include "warden/crypto/hash.h"
@@ -56,8 +57,6 @@ const unsigned char* Bytes(std::string_view s) {
   static const unsigned char kEmpty = 0;
   return s.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(s.data());
 }
-
-std::string ErrnoText(int err) { return std::strerror(err); }
 
 // The thumbprint input (RFC 7638 section 3.2): only the required members.
 json::object RequiredMembers(const PublicKey::Impl& impl) {
@@ -196,40 +195,6 @@ Result<std::string> RequiredJwkString(const json::object& jwk, std::string_view 
                            std::string(member));
   }
   return std::string(v->get_string());
-}
-
-// Owns a file descriptor for the duration of one function.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  // Closes now and reports the error close(2) returned (it can carry a
-  // deferred write error).
-  int Close() {
-    int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-
- private:
-  int fd_;
-};
-
-Status WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Unavailable(ErrnoText(errno));
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return OkStatus();
 }
 
 // Wipes a string holding secret bytes before it is released.
@@ -413,7 +378,7 @@ Result<SigningKey> SigningKey::LoadPem(const std::filesystem::path& path) {
     }
     return Unavailable("cannot open " + where + ": " + ErrnoText(err));
   }
-  Fd fd(raw_fd);
+  UniqueFd fd(raw_fd);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) {
     return Unavailable("cannot stat " + where + ": " + ErrnoText(errno));
@@ -482,7 +447,7 @@ Status SigningKey::SavePem(const std::filesystem::path& path) const {
   if (raw_fd < 0) {
     return Unavailable("cannot create temporary file for " + where + ": " + ErrnoText(errno));
   }
-  Fd fd(raw_fd);
+  UniqueFd fd(raw_fd);
   auto fail = [&](const std::string& what) {
     ::unlink(tmp.c_str());
     return Unavailable("cannot write " + where + ": " + what);
@@ -493,13 +458,7 @@ Status SigningKey::SavePem(const std::filesystem::path& path) const {
   if (fd.Close() != 0) return fail(ErrnoText(errno));
   if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(ErrnoText(errno));
   // Make the rename itself durable.
-  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) return Unavailable("cannot open directory of " + where + ": " + ErrnoText(errno));
-  Fd dfd(dir_fd);
-  if (::fsync(dfd.get()) != 0) {
-    return Unavailable("cannot sync directory of " + where + ": " + ErrnoText(errno));
-  }
-  return OkStatus();
+  return FsyncDirectory(dir).WithContext("saving " + where);
 }
 
 Result<std::string> SigningKey::Sign(std::string_view data) const {

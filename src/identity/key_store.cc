@@ -1,14 +1,19 @@
 #include "warden/identity/key_store.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
 
 #include "warden/audit/audit_log.h"
 #include "warden/core/encoding.h"
+#include "warden/core/posix.h"
 #include "warden/core/json.h"
+#include "warden/core/time_format.h"
 
 namespace warden::identity {
 namespace {
@@ -19,7 +24,7 @@ Result<KeyRecord> RecordFromRow(const std::vector<store::SqlValue>& row) {
   auto corrupt = [](std::string_view what) {
     return DataLoss("keys row is malformed: " + std::string(what));
   };
-  if (row.size() != 6) return corrupt("wrong column count");
+  if (row.size() != 7) return corrupt("wrong column count");
   KeyRecord r;
   auto kid = store::AsText(row[0]);
   auto alg = store::AsText(row[1]);
@@ -49,10 +54,24 @@ Result<KeyRecord> RecordFromRow(const std::vector<store::SqlValue>& row) {
     if (!retired.ok()) return corrupt("retired_at");
     r.retired_at = FromUnixMicros(*retired);
   }
+  if (!store::IsNull(row[6])) {
+    auto until = store::AsInt(row[6]);
+    if (!until.ok()) return corrupt("publish_until");
+    r.publish_until = FromUnixMicros(*until);
+  }
+  // A retirement without its time, or an active key with a window, would
+  // make the publication rules guess; refuse such rows instead.
+  if (r.status == KeyStatus::kActive && (r.retired_at || r.publish_until)) {
+    return corrupt("active key " + r.kid + " has retired_at or publish_until");
+  }
+  if (r.status == KeyStatus::kRetired && !r.retired_at) {
+    return corrupt("retired key " + r.kid + " has no retired_at");
+  }
   return r;
 }
 
-constexpr std::string_view kKeyColumns = "kid, alg, public_jwk, status, created_at, retired_at";
+constexpr std::string_view kKeyColumns =
+    "kid, alg, public_jwk, status, created_at, retired_at, publish_until";
 
 // The kid of the newest active key, if any.
 Result<std::optional<std::string>> NewestActiveKid(store::Transaction& txn) {
@@ -77,6 +96,8 @@ Status EnsureKeysDir(const fs::path& dir) {
   }
   return OkStatus();
 }
+
+constexpr std::chrono::seconds kMaxTokenLifetimeLimit = std::chrono::hours(24 * 366);
 
 }  // namespace
 
@@ -155,10 +176,10 @@ Result<crypto::SigningKey> EnsureSigningKey(store::Store& store, const fs::path&
     if (raced) return OkStatus();
     WARDEN_ASSIGN_OR_RETURN(
         int64_t inserted,
-        txn.Exec(
-            "INSERT INTO keys (" + std::string(kKeyColumns) + ") VALUES ($1, $2, $3, $4, $5, $6)",
-            {key.kid(), std::string(key.jose_alg()), CanonicalJson(key.public_key().ToJwk()),
-             std::string("active"), UnixMicros(now), store::SqlValue()}));
+        txn.Exec("INSERT INTO keys (" + std::string(kKeyColumns) +
+                     ") VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 {key.kid(), std::string(key.jose_alg()), CanonicalJson(key.public_key().ToJwk()),
+                  std::string("active"), UnixMicros(now), store::SqlValue(), store::SqlValue()}));
     (void)inserted;
     WARDEN_ASSIGN_OR_RETURN(
         auto event, audit::Append(txn,
@@ -175,6 +196,251 @@ Result<crypto::SigningKey> EnsureSigningKey(store::Store& store, const fs::path&
     return LoadSigningKey(store, keys_dir, *raced);
   }
   return key;
+}
+
+struct KeyRing::Snapshot {
+  struct Published {
+    crypto::PublicKey key;
+    std::optional<TimePoint> publish_until;  // empty while active
+    bool PublishedAt(TimePoint now) const { return !publish_until || now < *publish_until; }
+  };
+  std::shared_ptr<const crypto::SigningKey> current;
+  std::vector<Published> keys;  // the current key first, then retired keys newest first
+};
+
+KeyRing::KeyRing(store::Store& store, fs::path keys_dir, const Clock& clock,
+                 std::chrono::seconds max_token_lifetime)
+    : store_(store),
+      keys_dir_(std::move(keys_dir)),
+      clock_(clock),
+      max_token_lifetime_(max_token_lifetime) {}
+
+Result<std::unique_ptr<KeyRing>> KeyRing::Open(store::Store& store, fs::path keys_dir,
+                                               crypto::Algorithm default_alg, const Clock& clock,
+                                               std::chrono::seconds max_token_lifetime) {
+  if (max_token_lifetime < std::chrono::seconds(1) || max_token_lifetime > kMaxTokenLifetimeLimit) {
+    return InvalidArgument("must be between 1s and " + FormatDuration(kMaxTokenLifetimeLimit) +
+                               ", got " + FormatDuration(max_token_lifetime),
+                           "max_token_lifetime");
+  }
+  WARDEN_ASSIGN_OR_RETURN(crypto::SigningKey first,
+                          EnsureSigningKey(store, keys_dir, default_alg, clock));
+  (void)first;  // RefreshLocked loads whichever key is newest by then
+  std::unique_ptr<KeyRing> ring(new KeyRing(store, std::move(keys_dir), clock, max_token_lifetime));
+  {
+    std::lock_guard<std::mutex> lock(ring->update_mu_);
+    WARDEN_RETURN_IF_ERROR(ring->RefreshLocked());
+  }
+  return Result<std::unique_ptr<KeyRing>>(std::move(ring));
+}
+
+std::shared_ptr<const KeyRing::Snapshot> KeyRing::Load() const {
+  std::lock_guard<std::mutex> lock(snapshot_mu_);
+  return snapshot_;
+}
+
+std::shared_ptr<const crypto::SigningKey> KeyRing::Current() const { return Load()->current; }
+
+Result<crypto::PublicKey> KeyRing::Find(std::string_view kid) const {
+  std::shared_ptr<const Snapshot> snap = Load();
+  const TimePoint now = clock_.Now();
+  for (const auto& published : snap->keys) {
+    if (published.key.kid() == kid && published.PublishedAt(now)) return published.key;
+  }
+  return NotFound("unknown key id " + crypto::QuoteUntrusted(kid));
+}
+
+crypto::KeyResolver KeyRing::Resolver() const {
+  return [this](std::string_view kid) { return Find(kid); };
+}
+
+json::object KeyRing::Jwks() const {
+  std::shared_ptr<const Snapshot> snap = Load();
+  const TimePoint now = clock_.Now();
+  json::array keys;
+  for (const auto& published : snap->keys) {
+    if (published.PublishedAt(now)) keys.emplace_back(published.key.ToPublishedJwk());
+  }
+  return json::object{{"keys", std::move(keys)}};
+}
+
+Result<std::vector<KeyRecord>> KeyRing::List() const { return ListKeys(store_); }
+
+Result<KeyRecord> KeyRing::Rotate(std::optional<crypto::Algorithm> alg, std::string_view actor) {
+  if (actor.empty()) return InvalidArgument("is required", "actor");
+  std::lock_guard<std::mutex> lock(update_mu_);
+  std::shared_ptr<const Snapshot> old = Load();
+
+  WARDEN_RETURN_IF_ERROR(EnsureKeysDir(keys_dir_));
+  WARDEN_ASSIGN_OR_RETURN(crypto::SigningKey key,
+                          crypto::SigningKey::Generate(alg.value_or(old->current->algorithm())));
+  WARDEN_ASSIGN_OR_RETURN(fs::path path, KeyFilePath(keys_dir_, key.kid()));
+  // As on first start, the private half is durable before any row names it.
+  WARDEN_RETURN_IF_ERROR(key.SavePem(path));
+
+  const TimePoint now = TruncateToMicros(clock_.Now());
+  const TimePoint until = now + max_token_lifetime_;
+  KeyRecord record;
+  record.kid = key.kid();
+  record.algorithm = key.algorithm();
+  record.public_jwk = key.public_key().ToJwk();
+  record.status = KeyStatus::kActive;
+  record.created_at = now;
+
+  // The keys the store had active (newest first): the rows this write retires.
+  std::vector<std::pair<std::string, std::string>> retired;  // kid, public_jwk
+  Status s = store_.Write([&](store::Transaction& txn) -> Status {
+    retired.clear();
+    WARDEN_ASSIGN_OR_RETURN(store::Rows rows,
+                            txn.Query("SELECT kid, public_jwk FROM keys WHERE status = 'active' "
+                                      "ORDER BY created_at DESC, kid DESC"));
+    for (const auto& row : rows.rows) {
+      WARDEN_ASSIGN_OR_RETURN(std::string kid, store::AsText(row[0]));
+      WARDEN_ASSIGN_OR_RETURN(std::string jwk, store::AsText(row[1]));
+      retired.emplace_back(std::move(kid), std::move(jwk));
+    }
+    WARDEN_ASSIGN_OR_RETURN(int64_t changed,
+                            txn.Exec("UPDATE keys SET status = 'retired', retired_at = $1, "
+                                     "publish_until = $2 WHERE status = 'active'",
+                                     {UnixMicros(now), UnixMicros(until)}));
+    (void)changed;
+    WARDEN_ASSIGN_OR_RETURN(
+        int64_t inserted,
+        txn.Exec("INSERT INTO keys (" + std::string(kKeyColumns) +
+                     ") VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 {record.kid, std::string(key.jose_alg()), CanonicalJson(record.public_jwk),
+                  std::string("active"), UnixMicros(now), store::SqlValue(), store::SqlValue()}));
+    (void)inserted;
+    json::object details{{"kid", record.kid}, {"alg", key.jose_alg()}};
+    if (retired.empty()) {
+      details["previous_kid"] = nullptr;
+      details["previous_publish_until"] = nullptr;
+    } else {
+      details["previous_kid"] = retired.front().first;
+      details["previous_publish_until"] = FormatRfc3339Exact(until);
+    }
+    WARDEN_ASSIGN_OR_RETURN(auto event, audit::Append(txn,
+                                                      {std::string(actor), "key.rotated",
+                                                       "key:" + record.kid, std::move(details)},
+                                                      now));
+    (void)event;
+    return OkStatus();
+  });
+  if (!s.ok()) {
+    std::error_code ec;
+    fs::remove(path, ec);  // best effort: the key was never recorded
+    // Best effort: the deletion itself already happened and is what matters.
+    (void)FsyncDirectory(keys_dir_);
+    return s.WithContext("rotating the signing key");
+  }
+
+  // The new snapshot follows from the committed write without another read,
+  // so a store that fails right after the commit cannot leave the ring behind.
+  auto snap = std::make_shared<Snapshot>();
+  snap->current = std::make_shared<const crypto::SigningKey>(std::move(key));
+  snap->keys.push_back({snap->current->public_key(), std::nullopt});
+  auto included = [&](const std::string& kid) {
+    return std::any_of(snap->keys.begin(), snap->keys.end(),
+                       [&](const Snapshot::Published& p) { return p.key.kid() == kid; });
+  };
+  for (const auto& [kid, jwk_text] : retired) {
+    auto jwk = ParseJson(jwk_text);
+    if (!jwk.ok() || !jwk->is_object()) continue;  // Refresh reports such a row
+    auto pub = crypto::PublicKey::FromJwk(jwk->get_object());
+    if (!pub.ok() || pub->kid() != kid) continue;
+    snap->keys.push_back({*pub, until});
+  }
+  for (const auto& published : old->keys) {
+    if (included(published.key.kid())) continue;
+    // A key this ring still saw as active was retired by another server, no
+    // later than now; `until` bounds its window until the next Refresh.
+    snap->keys.push_back({published.key, published.publish_until.value_or(until)});
+  }
+  {
+    std::lock_guard<std::mutex> snap_lock(snapshot_mu_);
+    snapshot_ = std::move(snap);
+  }
+  return record;
+}
+
+Status KeyRing::Refresh() {
+  std::lock_guard<std::mutex> lock(update_mu_);
+  return RefreshLocked();
+}
+
+Status KeyRing::RefreshLocked() {
+  const TimePoint now = clock_.Now();
+  WARDEN_ASSIGN_OR_RETURN(std::vector<KeyRecord> records, ListKeys(store_));
+  // ListKeys is ordered oldest first by (created_at, kid): the last active row
+  // is the one EnsureSigningKey and other servers consider current.
+  const KeyRecord* active = nullptr;
+  for (const auto& r : records) {
+    if (r.status == KeyStatus::kActive) active = &r;
+  }
+  if (active == nullptr) {
+    return FailedPrecondition("no active signing key in the store (every key row is retired)");
+  }
+
+  std::shared_ptr<const Snapshot> old = Load();
+  auto snap = std::make_shared<Snapshot>();
+  if (old && old->current->kid() == active->kid) {
+    snap->current = old->current;
+  } else {
+    WARDEN_ASSIGN_OR_RETURN(crypto::SigningKey key, LoadSigningKey(store_, keys_dir_, active->kid));
+    snap->current = std::make_shared<const crypto::SigningKey>(std::move(key));
+  }
+  snap->keys.push_back({snap->current->public_key(), std::nullopt});
+  for (auto it = records.rbegin(); it != records.rend(); ++it) {
+    if (it->kid == active->kid) continue;
+    // A retired row without a window predates windows: it was never meant
+    // to verify after retirement, so it is not published.
+    const bool published = it->status == KeyStatus::kActive ||
+                           (it->publish_until.has_value() && now < *it->publish_until);
+    if (!published) continue;
+    auto pub = crypto::PublicKey::FromJwk(it->public_jwk);
+    if (!pub.ok() || pub->kid() != it->kid) {
+      return DataLoss("keys row " + it->kid + ": public_jwk does not hold the key it names");
+    }
+    snap->keys.push_back(
+        {*pub, it->status == KeyStatus::kActive ? std::nullopt : it->publish_until});
+  }
+  {
+    std::lock_guard<std::mutex> snap_lock(snapshot_mu_);
+    snapshot_ = std::move(snap);
+  }
+
+  // The private half of a key past its window can never be needed again.
+  // Only the unlink that actually removed the file records the event, so two
+  // servers sharing the directory audit each destruction once.
+  for (const auto& r : records) {
+    if (r.status != KeyStatus::kRetired || !r.publish_until || now < *r.publish_until) continue;
+    WARDEN_ASSIGN_OR_RETURN(fs::path path, KeyFilePath(keys_dir_, r.kid));
+    if (::unlink(path.c_str()) != 0) {
+      const int err = errno;
+      if (err == ENOENT) continue;
+      return Unavailable("cannot delete the private key file " + path.string() +
+                         " of expired key " + r.kid + ": " + std::strerror(err));
+    }
+    // Best effort: the deletion itself already happened and is what matters.
+    (void)FsyncDirectory(keys_dir_);
+    const TimePoint at = TruncateToMicros(clock_.Now());
+    Status s = store_.Write([&](store::Transaction& txn) -> Status {
+      WARDEN_ASSIGN_OR_RETURN(
+          auto event, audit::Append(txn,
+                                    {"system", "key.destroyed", "key:" + r.kid,
+                                     json::object{{"kid", r.kid},
+                                                  {"alg", crypto::JoseAlgorithmName(r.algorithm)},
+                                                  {"publish_until", FormatRfc3339Exact(*r.publish_until)}}},
+                                    at));
+      (void)event;
+      return OkStatus();
+    });
+    if (!s.ok()) {
+      return s.WithContext("the private key file of expired key " + r.kid +
+                           " was deleted but the deletion could not be audited");
+    }
+  }
+  return OkStatus();
 }
 
 }  // namespace warden::identity

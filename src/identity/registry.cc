@@ -14,13 +14,6 @@ constexpr std::string_view kAgentColumns =
     "name, spiffe_id, owner, purpose, environment, expires_at, selectors, status, created_at, "
     "updated_at, version";
 
-// The store keeps microseconds; truncating up front makes the Agent a call
-// returns identical to the one a later Get reads back.
-TimePoint Truncate(TimePoint t) { return FromUnixMicros(UnixMicros(t)); }
-
-// Seconds precision unless the time carries a fraction.
-std::string FormatTime(TimePoint t) { return FormatRfc3339(t, UnixMicros(t) % 1'000'000 != 0); }
-
 std::string Subject(std::string_view name) { return "agent:" + std::string(name); }
 
 json::array SelectorsJson(const std::vector<std::string>& selectors) {
@@ -35,18 +28,8 @@ Result<Agent> AgentFromRow(const std::vector<store::SqlValue>& row) {
   };
   if (row.size() != 11) return corrupt("wrong column count");
   Agent a;
-  auto text = [&](size_t i, std::string* out) {
-    auto v = store::AsText(row[i]);
-    if (!v.ok()) return false;
-    *out = std::move(*v);
-    return true;
-  };
-  auto micros = [&](size_t i, TimePoint* out) {
-    auto v = store::AsInt(row[i]);
-    if (!v.ok()) return false;
-    *out = FromUnixMicros(*v);
-    return true;
-  };
+  auto text = [&](size_t i, std::string* out) { return store::ReadText(row[i], out); };
+  auto micros = [&](size_t i, TimePoint* out) { return store::ReadMicros(row[i], out); };
   std::string selectors_json, status;
   if (!text(0, &a.name) || !text(1, &a.spiffe_id) || !text(2, &a.owner) || !text(3, &a.purpose) ||
       !text(4, &a.environment) || !micros(5, &a.expires_at) || !text(6, &selectors_json) ||
@@ -111,24 +94,24 @@ Result<TimePoint> ResolveExpiry(const std::optional<TimePoint>& expires_at,
                                  FormatDuration(*expires_in),
                              "expires_in");
     }
-    return Truncate(now + *expires_in);
+    return TruncateToMicros(now + *expires_in);
   }
   if (!expires_at) {
     return InvalidArgument("is required: give expires_at (RFC 3339) or expires_in (e.g. \"30d\")",
                            "expires_at");
   }
   if (*expires_at <= now) {
-    return InvalidArgument("must be in the future (now is " + FormatTime(now) + ", got " +
-                               FormatTime(*expires_at) + ")",
+    return InvalidArgument("must be in the future (now is " + FormatRfc3339Exact(now) + ", got " +
+                               FormatRfc3339Exact(*expires_at) + ")",
                            "expires_at");
   }
   if (*expires_at > limit) {
     return InvalidArgument("must be at most " + FormatDuration(max_lifetime) +
                                " from now (the maximum agent lifetime): no later than " +
-                               FormatTime(limit) + ", got " + FormatTime(*expires_at),
+                               FormatRfc3339Exact(limit) + ", got " + FormatRfc3339Exact(*expires_at),
                            "expires_at");
   }
-  return Truncate(*expires_at);
+  return TruncateToMicros(*expires_at);
 }
 
 Status ValidateActor(std::string_view actor) {
@@ -194,7 +177,7 @@ AgentRegistry::AgentRegistry(store::Store& store, const Clock& clock, RegistryOp
 
 Result<Agent> AgentRegistry::Create(const AgentSpec& spec, std::string_view actor) {
   WARDEN_RETURN_IF_ERROR(ValidateActor(actor));
-  const TimePoint now = Truncate(clock_.Now());
+  const TimePoint now = TruncateToMicros(clock_.Now());
   Agent a;
   WARDEN_RETURN_IF_ERROR(ValidateAgentName(spec.name));
   a.name = spec.name;
@@ -217,7 +200,7 @@ Result<Agent> AgentRegistry::Create(const AgentSpec& spec, std::string_view acto
                                        {"owner", a.owner},
                                        {"purpose", a.purpose},
                                        {"environment", a.environment},
-                                       {"expires_at", FormatTime(a.expires_at)},
+                                       {"expires_at", FormatRfc3339Exact(a.expires_at)},
                                        {"selectors", SelectorsJson(a.selectors)}}};
   Status s = store_.Write([&](store::Transaction& txn) -> Status {
     WARDEN_ASSIGN_OR_RETURN(store::Rows existing,
@@ -305,7 +288,7 @@ Result<Agent> AgentRegistry::Update(std::string_view name, const AgentPatch& pat
         "nothing to change: give at least one of owner, purpose, environment, expires_at, "
         "expires_in, selectors");
   }
-  const TimePoint now = Truncate(clock_.Now());
+  const TimePoint now = TruncateToMicros(clock_.Now());
   // Validate every given field before touching the store.
   std::optional<std::string> owner, purpose;
   std::optional<TimePoint> expires_at;
@@ -352,7 +335,7 @@ Result<Agent> AgentRegistry::Update(std::string_view name, const AgentPatch& pat
     change_text("environment", &a.environment, patch.environment);
     if (expires_at && *expires_at != a.expires_at) {
       changes["expires_at"] =
-          json::object{{"old", FormatTime(a.expires_at)}, {"new", FormatTime(*expires_at)}};
+          json::object{{"old", FormatRfc3339Exact(a.expires_at)}, {"new", FormatRfc3339Exact(*expires_at)}};
       a.expires_at = *expires_at;
     }
     if (selectors && *selectors != a.selectors) {
@@ -405,7 +388,7 @@ Result<Agent> AgentRegistry::ChangeStatus(std::string_view name, std::string_vie
   if (reason.find_first_not_of(" \t\r\n\f\v") != std::string::npos) {
     WARDEN_ASSIGN_OR_RETURN(clean_reason, NormalizeText(reason, "reason", kMaxReasonLength));
   }
-  const TimePoint now = Truncate(clock_.Now());
+  const TimePoint now = TruncateToMicros(clock_.Now());
   std::optional<Agent> result;
   Status s = store_.Write([&](store::Transaction& txn) -> Status {
     WARDEN_ASSIGN_OR_RETURN(Agent a, LoadAgent(txn, name));
@@ -423,7 +406,7 @@ Result<Agent> AgentRegistry::ChangeStatus(std::string_view name, std::string_vie
         break;
       case AgentStatus::kActive:
         if (a.IsExpired(now)) {
-          return FailedPrecondition(quoted + " expired on " + FormatTime(a.expires_at) +
+          return FailedPrecondition(quoted + " expired on " + FormatRfc3339Exact(a.expires_at) +
                                     ", extend expires_at first");
         }
         if (a.status == AgentStatus::kActive) {
@@ -492,13 +475,13 @@ json::object AgentRegistry::ToJson(const Agent& agent, TimePoint now) const {
                       {"owner", agent.owner},
                       {"purpose", agent.purpose},
                       {"environment", agent.environment},
-                      {"expires_at", FormatTime(agent.expires_at)},
+                      {"expires_at", FormatRfc3339Exact(agent.expires_at)},
                       {"selectors", SelectorsJson(agent.selectors)},
                       {"status", AgentStatusName(agent.EffectiveStatus(now))},
                       {"stored_status", AgentStatusName(agent.status)},
                       {"expired", agent.IsExpired(now)},
-                      {"created_at", FormatTime(agent.created_at)},
-                      {"updated_at", FormatTime(agent.updated_at)},
+                      {"created_at", FormatRfc3339Exact(agent.created_at)},
+                      {"updated_at", FormatRfc3339Exact(agent.updated_at)},
                       {"version", agent.version}};
 }
 

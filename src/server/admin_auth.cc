@@ -8,9 +8,6 @@
 namespace warden::server::internal {
 namespace {
 
-constexpr auto kWindow = std::chrono::minutes(1);
-constexpr size_t kMaxTrackedSources = 10000;
-
 Response Unauthorized(std::string message, bool invalid_token) {
   Response r = Response::Error(Unauthenticated(std::move(message)));
   r.headers.emplace_back("WWW-Authenticate", invalid_token
@@ -33,7 +30,7 @@ bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
 
 AdminAuth::AdminAuth(store::Store& store, const Clock& clock, Metrics& metrics,
                      std::string_view token_sha256_hex, int audit_events_per_minute)
-    : store_(store), clock_(clock), metrics_(metrics), per_minute_(audit_events_per_minute) {
+    : store_(store), clock_(clock), metrics_(metrics), budget_(audit_events_per_minute) {
   auto raw = HexDecode(token_sha256_hex);
   // An unusable digest leaves digest_ empty, which no token matches: fail closed.
   if (raw.ok() && raw->size() == crypto::kSha256Size) digest_ = std::move(*raw);
@@ -69,34 +66,15 @@ Handler AdminAuth::Require(Handler handler) {
 
 void AdminAuth::RecordFailure(const std::string& remote, std::string_view reason) {
   TimePoint now = clock_.Now();
-  int64_t suppressed_before = 0;
-  {
-    std::lock_guard lock(mu_);
-    if (windows_.size() >= kMaxTrackedSources && !windows_.contains(remote)) {
-      std::erase_if(windows_, [&](const auto& kv) { return now - kv.second.start >= kWindow; });
-    }
-    auto [it, inserted] = windows_.try_emplace(remote, Window{now, 0, 0});
-    Window& w = it->second;
-    if (now - w.start >= kWindow) {
-      w.start = now;
-      w.written = 0;
-    }
-    // Past the per-minute budget, and when too many sources are tracked to
-    // remember another, the failure is only counted: a flood must not grow
-    // the audit log (or this map) without bound.
-    if (w.written >= per_minute_ || windows_.size() > kMaxTrackedSources) {
-      ++w.suppressed;
-      metrics_.AuthEventSuppressed();
-      return;
-    }
-    ++w.written;
-    suppressed_before = w.suppressed;
-    w.suppressed = 0;
+  std::optional<int64_t> suppressed_before = budget_.Admit(remote, now);
+  if (!suppressed_before) {
+    metrics_.AuthEventSuppressed();
+    return;
   }
   audit::EventInput in{"anonymous@" + remote, "admin.auth_failed", "admin", {}};
   in.details["remote"] = remote;
   in.details["reason"] = reason;
-  if (suppressed_before > 0) in.details["suppressed_since_last"] = suppressed_before;
+  if (*suppressed_before > 0) in.details["suppressed_since_last"] = *suppressed_before;
   Status st = store_.Write(
       [&](store::Transaction& txn) -> Status { return audit::Append(txn, in, now).status(); });
   if (!st.ok()) {

@@ -30,31 +30,6 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// Unknown query parameters are refused like unknown JSON fields: a filter
-// the server ignores would silently return more than the caller asked for.
-Status OnlyQueryParams(const Request& req, std::initializer_list<std::string_view> allowed) {
-  for (const auto& [key, value] : req.query) {
-    bool known = false;
-    for (auto a : allowed) known = known || a == key;
-    if (!known) return InvalidArgument("unknown query parameter", key);
-  }
-  return OkStatus();
-}
-
-Result<int64_t> ParseQueryInt(std::string_view text, std::string_view field, int64_t lo,
-                              int64_t hi) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
-      text.front() == '+' || text.front() == '-' || v < lo || v > hi) {
-    return InvalidArgument("\"" + std::string(text) + "\" is not an integer between " +
-                               std::to_string(lo) + " and " + std::to_string(hi),
-                           std::string(field));
-  }
-  return v;
-}
-
-
 class Handlers {
  public:
   explicit Handlers(ApiContext& ctx) : ctx_(ctx) {}
@@ -141,18 +116,9 @@ class Handlers {
   Response Transition(Request& req, identity::AgentStatus target) {
     const std::string& name = req.params["name"];
     if (Status st = identity::ValidateAgentName(name); !st.ok()) return ErrorResponse(ctx_, st);
-    std::string reason;
-    if (!Trim(req.body).empty()) {
-      if (auto bad = RequireJsonContentType(req)) return std::move(*bad);
-      auto body = ParseBody(ctx_, req);
-      if (!body.ok()) return ErrorResponse(ctx_, body.status());
-      auto obj = StrictObject::From(*body);
-      if (!obj.ok()) return ErrorResponse(ctx_, obj.status());
-      auto r = obj->OptionalString("reason");
-      if (!r.ok()) return ErrorResponse(ctx_, r.status());
-      if (Status st = obj->Finish(); !st.ok()) return ErrorResponse(ctx_, st);
-      if (*r) reason = std::move(**r);
-    }
+    std::optional<std::string> text;
+    if (auto bad = ReadOptionalBodyString(ctx_, req, "reason", &text)) return std::move(*bad);
+    std::string reason = text ? std::move(*text) : std::string();
     Result<identity::Agent> agent = Status(Internal("unreachable"));
     switch (target) {
       case identity::AgentStatus::kSuspended:
@@ -248,6 +214,55 @@ class Handlers {
 };
 
 }  // namespace
+
+// Unknown query parameters are refused like unknown JSON fields: a filter
+// the server ignores would silently return more than the caller asked for.
+Status OnlyQueryParams(const Request& req, std::initializer_list<std::string_view> allowed) {
+  for (const auto& [key, value] : req.query) {
+    bool known = false;
+    for (auto a : allowed) known = known || a == key;
+    if (!known) return InvalidArgument("unknown query parameter", key);
+  }
+  return OkStatus();
+}
+
+Result<int64_t> ParseQueryInt(std::string_view text, std::string_view field, int64_t lo,
+                              int64_t hi) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
+      text.front() == '+' || text.front() == '-' || v < lo || v > hi) {
+    return InvalidArgument("\"" + std::string(text) + "\" is not an integer between " +
+                               std::to_string(lo) + " and " + std::to_string(hi),
+                           std::string(field));
+  }
+  return v;
+}
+
+std::optional<Response> ReadOptionalBodyString(ApiContext& ctx, const Request& req,
+                                               std::string_view key,
+                                               std::optional<std::string>* out) {
+  out->reset();
+  if (Trim(req.body).empty()) return std::nullopt;
+  if (auto bad = RequireJsonContentType(req)) return bad;
+  auto body = ParseBody(ctx, req);
+  if (!body.ok()) return ErrorResponse(ctx, body.status());
+  auto obj = StrictObject::From(*body);
+  if (!obj.ok()) return ErrorResponse(ctx, obj.status());
+  auto value = obj->OptionalString(key);
+  if (!value.ok()) return ErrorResponse(ctx, value.status());
+  if (Status st = obj->Finish(); !st.ok()) return ErrorResponse(ctx, st);
+  *out = std::move(*value);
+  return std::nullopt;
+}
+
+Status AuditEvent(ApiContext& ctx, const audit::EventInput& event) {
+  TimePoint now = ctx.clock.Now();
+  Status st = ctx.store.Write(
+      [&](store::Transaction& txn) -> Status { return audit::Append(txn, event, now).status(); });
+  if (!st.ok()) ctx.metrics.StoreError();
+  return st;
+}
 
 Result<json::value> ParseBody(const ApiContext& ctx, const Request& req) {
   JsonParseOptions opts;

@@ -9,6 +9,7 @@
 
 #include "server/internal/log.h"
 #include "warden/audit/audit_log.h"
+#include "warden/core/posix.h"
 #include "warden/core/random.h"
 #include "warden/core/time_format.h"
 #include "warden/crypto/hash.h"
@@ -19,22 +20,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string ErrnoText(int err) { return std::strerror(err); }
-
 std::string OctalMode(mode_t mode) {
   char buf[8];
   std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
   return buf;
-}
-
-Status FsyncDirectory(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Unavailable("open " + dir.string() + ": " + ErrnoText(errno));
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return Unavailable("fsync " + dir.string() + ": " + ErrnoText(err));
-  return OkStatus();
 }
 
 // Writes `contents` into a new file (O_EXCL, O_NOFOLLOW) with `mode` and fsyncs it.
@@ -267,11 +256,37 @@ Result<DataDirState> InitializeDataDir(const fs::path& dir, const ServeOptions& 
   WARDEN_RETURN_IF_ERROR(CheckPrivateFile(dir / kAdminTokenFile));
   fs::path keys = dir / kKeysDir;
   WARDEN_RETURN_IF_ERROR(CheckKeysDir(keys));
-  auto key = identity::EnsureSigningKey(store, keys, crypto::Algorithm::kEd25519, clock);
+  WARDEN_ASSIGN_OR_RETURN(auto alg, crypto::ParseAlgorithm(options.signing_algorithm));
+  auto key = identity::EnsureSigningKey(store, keys, alg, clock);
   if (!key.ok()) return key.status().WithContext("signing key");
   state.signing_kid = key->kid();
   WARDEN_RETURN_IF_ERROR(CheckKeysDir(keys));
   return state;
+}
+
+Status PreparePublicDir(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return Unavailable("mkdir " + dir.string() + ": " + ErrnoText(errno));
+  }
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) {
+    return Unavailable("stat " + dir.string() + ": " + ErrnoText(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) return FailedPrecondition(dir.string() + " is not a directory");
+  if (st.st_uid != ::geteuid()) {
+    return FailedPrecondition(dir.string() + " is owned by uid " + std::to_string(st.st_uid) +
+                              ", not by this process (uid " + std::to_string(::geteuid()) + ")");
+  }
+  // Others must reach the socket but never replace it: no group/other write.
+  if ((st.st_mode & 0022) != 0) {
+    return FailedPrecondition(dir.string() + " has mode " + OctalMode(st.st_mode) +
+                              "; it must not be writable by others (chmod 0755 " + dir.string() +
+                              ")");
+  }
+  if ((st.st_mode & 0055) != 0055 && ::chmod(dir.c_str(), 0755) != 0) {
+    return Unavailable("chmod " + dir.string() + ": " + ErrnoText(errno));
+  }
+  return OkStatus();
 }
 
 Status WritePublicFile(const fs::path& path, std::string_view contents) {

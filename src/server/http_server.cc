@@ -1,23 +1,35 @@
 #include "server/internal/http_server.h"
 
 #include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
+#include <filesystem>
 #include <future>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
 
 #include "server/internal/log.h"
+#include "warden/core/posix.h"
+#include "warden/identity/attestation.h"
 #include "warden/server/errors.h"
 
 namespace warden::server::internal {
@@ -28,6 +40,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using local = asio::local::stream_protocol;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr auto kPollInterval = std::chrono::milliseconds(200);
@@ -66,24 +79,40 @@ struct Shared {
   }
 };
 
+using TcpStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using UnixStream = beast::basic_stream<local>;
+
+template <class Stream>
+inline constexpr bool kIsTls = false;
+template <class Next>
+inline constexpr bool kIsTls<beast::ssl_stream<Next>> = true;
+
 bool IsHttpParseError(const beast::error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_target).category();
 }
 
-template <bool kTls>
-class Session final : public SessionBase, public std::enable_shared_from_this<Session<kTls>> {
-  using Stream =
-      std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+// One connection. The HTTP logic is the same for every transport; `Stream`
+// is TcpStream, TlsStream or UnixStream, and only the TLS handshake and
+// close differ.
+template <class Stream>
+class Session final : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = kIsTls<Stream>;
+  using LowestLayer = beast::lowest_layer_type<Stream>;
+  using Socket = typename LowestLayer::socket_type;
   enum class Phase { kStart, kHandshake, kIdle, kReading, kHandling, kDeferred, kWriting, kClosing };
 
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared, std::string remote)
+  // `peer` is set for Unix-socket connections and copied into every request.
+  Session(Socket&& socket, std::shared_ptr<Shared> shared, std::string remote,
+          std::optional<UnixPeer> peer = std::nullopt)
     requires(!kTls)
       : shared_(std::move(shared)),
         stream_(std::move(socket)),
         poll_timer_(stream_.get_executor()),
-        remote_(std::move(remote)) {}
-  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared, std::string remote)
+        remote_(std::move(remote)),
+        peer_(peer) {}
+  Session(Socket&& socket, std::shared_ptr<Shared> shared, std::string remote)
     requires(kTls)
       : shared_(std::move(shared)),
         stream_(std::move(socket), *shared_->tls),
@@ -104,7 +133,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
  private:
-  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+  LowestLayer& Lowest() { return beast::get_lowest_layer(stream_); }
 
   void OnRun() {
     if (shared_->stopping) return;
@@ -150,6 +179,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     parser_->body_limit(shared_->options.max_body_bytes);
     request_ = Request{};
     request_.remote_address = remote_;
+    request_.unix_peer = peer_;
     phase_ = Phase::kIdle;
     Lowest().expires_after(shared_->options.read_timeout);
     http::async_read_header(
@@ -329,7 +359,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     phase_ = Phase::kClosing;
     if constexpr (!kTls) {
       beast::error_code ignored;
-      Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      Lowest().socket().shutdown(asio::socket_base::shutdown_send, ignored);
     }
     Lowest().expires_after(kCloseTimeout);
     stream_.async_read_some(asio::buffer(drain_buf_),
@@ -351,7 +381,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
           beast::bind_front_handler(&Session::OnTlsShutdown, this->shared_from_this()));
     } else {
       beast::error_code ignored;
-      Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      Lowest().socket().shutdown(asio::socket_base::shutdown_send, ignored);
     }
   }
 
@@ -364,6 +394,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   Stream stream_;
   asio::steady_timer poll_timer_;
   std::string remote_;
+  std::optional<UnixPeer> peer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::empty_body>> continue_;
@@ -379,15 +410,82 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   std::array<char, 16384> drain_buf_{};
 };
 
+// The kernel's credentials of the connecting process (fixed at connect time,
+// so they cannot be changed by the peer later).
+Result<UnixPeer> ReadUnixPeer(int fd) {
+  WARDEN_ASSIGN_OR_RETURN(identity::PeerCredentials cred, identity::ReadPeerCredentials(fd));
+  UnixPeer peer;
+  peer.pid = cred.pid;
+  peer.uid = cred.uid;
+  peer.gid = cred.gid;
+  peer.accepted_at_ticks = identity::BootTimeTicksNow();
+  return peer;
+}
+
+Status CheckUnixPath(const std::string& path) {
+  if (path.empty()) return InvalidArgument("the Unix socket path is empty", "listen");
+  if (path.find('\0') != std::string::npos) {
+    return InvalidArgument("the Unix socket path contains a NUL byte", "listen");
+  }
+  if (path.size() >= sizeof(sockaddr_un{}.sun_path)) {
+    return InvalidArgument("Unix socket path " + path + " is longer than " +
+                               std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes",
+                           "listen");
+  }
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) parent = ".";
+  struct stat st {};
+  if (::stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return FailedPrecondition("cannot create the Unix socket " + path + ": directory " +
+                              parent.string() + " does not exist");
+  }
+  return OkStatus();
+}
+
+// Makes room for a new socket at `path`. Only a socket file that nobody
+// accepts on is removed: a regular file (perhaps a misconfigured path pointing
+// at data) or a live server's socket is never touched.
+Status RemoveStaleSocket(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return OkStatus();
+    return FailedPrecondition("cannot inspect " + path + ": " + ErrnoText(errno));
+  }
+  if (!S_ISSOCK(st.st_mode)) {
+    return FailedPrecondition(path + " exists and is not a socket; refusing to replace it");
+  }
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return Unavailable("cannot create a probe socket: " + ErrnoText(errno));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
+  int err = rc == 0 ? 0 : errno;
+  ::close(fd);
+  // Non-blocking connect to a listener with a full backlog reports EAGAIN:
+  // that server is alive too.
+  if (rc == 0 || err == EAGAIN || err == EINPROGRESS) {
+    return FailedPrecondition("another server is already listening on " + path);
+  }
+  if (err != ECONNREFUSED) {
+    return FailedPrecondition("cannot tell whether the socket " + path +
+                              " is still in use: " + ErrnoText(err));
+  }
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return FailedPrecondition("cannot remove the stale socket " + path + ": " + ErrnoText(errno));
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 class HttpServer::Impl {
  public:
   explicit Impl(std::shared_ptr<Shared> shared)
       : shared_(std::move(shared)),
-        ioc_(std::make_unique<asio::io_context>(shared_->options.threads)) {
-    acceptor_.emplace(asio::make_strand(*ioc_));
-    backoff_.emplace(acceptor_->get_executor());
+        ioc_(std::make_unique<asio::io_context>(shared_->options.threads)),
+        strand_(asio::make_strand(*ioc_)) {
+    backoff_.emplace(*strand_);
   }
 
   ~Impl() { Shutdown(); }
@@ -398,21 +496,63 @@ class HttpServer::Impl {
     if (ec) return InvalidArgument("bad listen host " + address.host, "listen");
     tcp::endpoint ep(ip, address.port);
     std::string where = FormatHostPort(address.host, address.port);
-    acceptor_->open(ep.protocol(), ec);
-    if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_->bind(ep, ec);
-    if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+    auto& acceptor = tcp_acceptor_.emplace(*strand_);
+    acceptor.open(ep.protocol(), ec);
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(ep, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return Unavailable("cannot listen on " + where + ": " + ec.message());
-    auto local = acceptor_->local_endpoint(ec);
+    auto local_ep = acceptor.local_endpoint(ec);
     if (ec) return Unavailable("cannot read the bound address: " + ec.message());
-    port_ = local.port();
-    address_ = FormatHostPort(local.address().to_string(), port_);
+    port_ = local_ep.port();
+    address_ = FormatHostPort(local_ep.address().to_string(), port_);
+    return OkStatus();
+  }
+
+  Status ListenUnix(const UnixListenOptions& unix_options) {
+    const std::string& path = unix_options.path;
+    if ((unix_options.socket_mode & ~mode_t{0777}) != 0) {
+      return InvalidArgument("Unix socket mode must be permission bits (0000-0777)", "listen");
+    }
+    WARDEN_RETURN_IF_ERROR(CheckUnixPath(path));
+    WARDEN_RETURN_IF_ERROR(RemoveStaleSocket(path));
+    beast::error_code ec;
+    auto& acceptor = unix_acceptor_.emplace(*strand_);
+    acceptor.open(local(), ec);
+    if (!ec) acceptor.bind(local::endpoint(path), ec);
+    if (ec == asio::error::address_in_use) {
+      // Something appeared at the path since the check above.
+      return FailedPrecondition("cannot bind the Unix socket " + path + ": the path is in use");
+    }
+    if (ec) return Unavailable("cannot bind the Unix socket " + path + ": " + ec.message());
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+      return Unavailable("cannot inspect the new Unix socket " + path + ": " + ErrnoText(errno));
+    }
+    unix_path_ = path;
+    unix_dev_ = st.st_dev;
+    unix_ino_ = st.st_ino;
+    // From here on a failure must remove the file we created.
+    if (::chmod(path.c_str(), unix_options.socket_mode) != 0) {
+      int err = errno;
+      RemoveUnixSocketFile();
+      return Unavailable("cannot set the mode of the Unix socket " + path + ": " + ErrnoText(err));
+    }
+    acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      RemoveUnixSocketFile();
+      return Unavailable("cannot listen on the Unix socket " + path + ": " + ec.message());
+    }
+    address_ = "unix:" + path;
     return OkStatus();
   }
 
   void StartThreads() {
     work_.emplace(ioc_->get_executor());
-    asio::dispatch(acceptor_->get_executor(), [this] { DoAccept(); });
+    asio::dispatch(*strand_, [this] {
+      if (tcp_acceptor_) DoAccept(*tcp_acceptor_);
+      if (unix_acceptor_) DoAccept(*unix_acceptor_);
+    });
     for (int i = 0; i < shared_->options.threads; ++i) {
       threads_.emplace_back([this] {
         while (true) {
@@ -430,17 +570,20 @@ class HttpServer::Impl {
   void Shutdown() {
     if (shut_down_.exchange(true)) return;
     shared_->stopping = true;
-    if (acceptor_ && !threads_.empty()) {
-      // The acceptor belongs to its strand; close it there.
+    if (!threads_.empty()) {
+      // The acceptors belong to the strand; close them there.
       std::promise<void> closed;
-      asio::dispatch(acceptor_->get_executor(), [this, &closed] {
+      asio::dispatch(*strand_, [this, &closed] {
         beast::error_code ignored;
-        acceptor_->close(ignored);
+        if (tcp_acceptor_) tcp_acceptor_->close(ignored);
+        if (unix_acceptor_) unix_acceptor_->close(ignored);
         backoff_->cancel();
         closed.set_value();
       });
       closed.get_future().wait();
     }
+    // New clients now get "no such file" instead of a refused connection.
+    RemoveUnixSocketFile();
     std::vector<std::shared_ptr<SessionBase>> live;
     {
       std::lock_guard lock(shared_->mu);
@@ -466,7 +609,9 @@ class HttpServer::Impl {
     // Destroying the context destroys the handlers still queued, and with
     // them the remaining sessions and their sockets.
     backoff_.reset();
-    acceptor_.reset();
+    tcp_acceptor_.reset();
+    unix_acceptor_.reset();
+    strand_.reset();  // it refers to a service of the context
     ioc_.reset();
   }
 
@@ -474,63 +619,128 @@ class HttpServer::Impl {
   const std::string& address() const { return address_; }
 
  private:
-  void DoAccept() {
-    acceptor_->async_accept(asio::make_strand(*ioc_),
-                            beast::bind_front_handler(&Impl::OnAccept, this));
+  // Removes the socket file bound here, unless it has since been replaced
+  // (e.g. by another server after an operator deleted ours).
+  void RemoveUnixSocketFile() {
+    if (unix_path_.empty()) return;
+    struct stat st {};
+    if (::lstat(unix_path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == unix_dev_ &&
+        st.st_ino == unix_ino_) {
+      ::unlink(unix_path_.c_str());
+    }
+    unix_path_.clear();
   }
 
-  void OnAccept(beast::error_code ec, tcp::socket socket) {
-    if (!acceptor_->is_open() || shared_->stopping) return;
+  template <class Acceptor>
+  void DoAccept(Acceptor& acceptor) {
+    using Socket = typename Acceptor::protocol_type::socket;
+    acceptor.async_accept(asio::make_strand(*ioc_),
+                          [this, &acceptor](beast::error_code ec, Socket socket) {
+                            OnAccept(acceptor, ec, std::move(socket));
+                          });
+  }
+
+  template <class Acceptor, class Socket>
+  void OnAccept(Acceptor& acceptor, beast::error_code ec, Socket socket) {
+    if (!acceptor.is_open() || shared_->stopping) return;
     if (ec) {
       // Out of descriptors and similar: back off briefly instead of spinning.
       LogJson(spdlog::level::warn, "accept failed", {{"error", ec.message()}});
       backoff_->expires_after(std::chrono::milliseconds(100));
-      backoff_->async_wait([this](beast::error_code wait_ec) {
-        if (!wait_ec && acceptor_->is_open()) DoAccept();
+      backoff_->async_wait([this, &acceptor](beast::error_code wait_ec) {
+        if (!wait_ec && acceptor.is_open()) DoAccept(acceptor);
       });
       return;
     }
+    StartSession(std::move(socket));
+    DoAccept(acceptor);
+  }
+
+  void StartSession(tcp::socket socket) {
     beast::error_code remote_ec;
     auto remote = socket.remote_endpoint(remote_ec);
     std::string remote_ip = remote_ec ? "unknown" : remote.address().to_string();
     if (shared_->tls) {
-      std::make_shared<Session<true>>(std::move(socket), shared_, std::move(remote_ip))->Run();
+      std::make_shared<Session<TlsStream>>(std::move(socket), shared_, std::move(remote_ip))->Run();
     } else {
-      std::make_shared<Session<false>>(std::move(socket), shared_, std::move(remote_ip))->Run();
+      std::make_shared<Session<TcpStream>>(std::move(socket), shared_, std::move(remote_ip))
+          ->Run();
     }
-    DoAccept();
+  }
+
+  void StartSession(local::socket socket) {
+    auto peer = ReadUnixPeer(socket.native_handle());
+    if (!peer.ok()) {
+      // Fail closed: a request whose sender is unknown is never handled.
+      LogJson(spdlog::level::warn, "closing a Unix-socket connection with unknown peer",
+              {{"error", peer.status().message()}});
+      return;  // the socket closes as it goes out of scope
+    }
+    std::make_shared<Session<UnixStream>>(std::move(socket), shared_, "unix", *peer)->Run();
   }
 
   std::shared_ptr<Shared> shared_;
   std::unique_ptr<asio::io_context> ioc_;
-  std::optional<tcp::acceptor> acceptor_;
+  // Serialises accepting, the backoff timer and closing the acceptors.
+  std::optional<asio::strand<asio::io_context::executor_type>> strand_;
+  std::optional<tcp::acceptor> tcp_acceptor_;
+  std::optional<local::acceptor> unix_acceptor_;
   std::optional<asio::steady_timer> backoff_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::atomic<bool> shut_down_{false};
   uint16_t port_ = 0;
   std::string address_;
+  std::string unix_path_;  // the socket file to remove at shutdown; empty when none
+  dev_t unix_dev_ = 0;
+  ino_t unix_ino_ = 0;
 };
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() = default;
 
-Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ListenAddress& address,
-                                                      std::shared_ptr<ssl::context> tls,
-                                                      const HttpServerOptions& options,
-                                                      Handler handler, RequestObserver observer) {
+namespace {
+
+std::shared_ptr<Shared> MakeShared(const HttpServerOptions& options, Handler handler,
+                                   RequestObserver observer, std::shared_ptr<ssl::context> tls) {
   auto shared = std::make_shared<Shared>();
   shared->options = options;
   shared->handler = std::move(handler);
   shared->observer = std::move(observer);
   shared->tls = std::move(tls);
+  return shared;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ListenAddress& address,
+                                                      std::shared_ptr<ssl::context> tls,
+                                                      const HttpServerOptions& options,
+                                                      Handler handler, RequestObserver observer) {
   try {
-    auto impl = std::make_unique<Impl>(shared);
+    auto impl = std::make_unique<Impl>(
+        MakeShared(options, std::move(handler), std::move(observer), std::move(tls)));
     WARDEN_RETURN_IF_ERROR(impl->Listen(address));
     impl->StartThreads();
     return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
   } catch (const std::exception& e) {
     return Unavailable(std::string("cannot start the HTTP listener: ") + e.what());
+  }
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::StartUnix(const UnixListenOptions& unix_options,
+                                                          const HttpServerOptions& options,
+                                                          Handler handler,
+                                                          RequestObserver observer) {
+  try {
+    auto impl = std::make_unique<Impl>(
+        MakeShared(options, std::move(handler), std::move(observer), nullptr));
+    WARDEN_RETURN_IF_ERROR(impl->ListenUnix(unix_options));
+    impl->StartThreads();
+    return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+  } catch (const std::exception& e) {
+    return Unavailable("cannot start the Unix-socket listener at " + unix_options.path + ": " +
+                       e.what());
   }
 }
 

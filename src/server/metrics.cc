@@ -52,6 +52,11 @@ void Metrics::StoreError() {
   ++store_errors_;
 }
 
+void Metrics::Identity(std::string_view via, std::string_view outcome) {
+  std::lock_guard lock(mu_);
+  ++identities_[{std::string(via), std::string(outcome)}];
+}
+
 void Metrics::AuthFailure(std::string_view reason) {
   std::lock_guard lock(mu_);
   ++auth_failures_[std::string(reason)];
@@ -119,6 +124,12 @@ std::string Metrics::Render() const {
          "not written because of the per-source rate limit.\n";
   out += "# TYPE warden_admin_auth_audit_suppressed_total counter\n";
   out += fmt::format("warden_admin_auth_audit_suppressed_total {}\n", auth_events_suppressed_);
+  out += "# HELP warden_svid_total JWT-SVID requests, by channel and outcome.\n";
+  out += "# TYPE warden_svid_total counter\n";
+  for (const auto& [key, n] : identities_) {
+    out += fmt::format("warden_svid_total{{via=\"{}\",outcome=\"{}\"}} {}\n", Escape(key.first),
+                       Escape(key.second), n);
+  }
   return out;
 }
 

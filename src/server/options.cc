@@ -4,6 +4,7 @@
 #include "server/internal/listen_address.h"
 #include "warden/core/json.h"
 #include "warden/core/time_format.h"
+#include "warden/crypto/signing_key.h"
 #include "warden/identity/registry.h"
 #include "warden/server/options.h"
 
@@ -53,6 +54,8 @@ Result<ServeOptions> ParseConfig(const json::value& doc) {
   WARDEN_RETURN_IF_ERROR(str("tls_key", o.tls_key));
   WARDEN_RETURN_IF_ERROR(str("store_url", o.store_url));
   WARDEN_RETURN_IF_ERROR(str("log_level", o.log_level));
+  WARDEN_RETURN_IF_ERROR(str("workload_socket", o.workload_socket));
+  WARDEN_RETURN_IF_ERROR(str("signing_algorithm", o.signing_algorithm));
   WARDEN_ASSIGN_OR_RETURN(auto insecure, obj.OptionalBool("insecure_listen"));
   if (insecure) o.insecure_listen = *insecure;
   WARDEN_ASSIGN_OR_RETURN(auto max_body, obj.OptionalInt("max_body_bytes"));
@@ -78,6 +81,10 @@ Result<ServeOptions> ParseConfig(const json::value& doc) {
   WARDEN_ASSIGN_OR_RETURN(o.shutdown_timeout,
                           DurationField(obj, "shutdown_timeout", o.shutdown_timeout));
   WARDEN_ASSIGN_OR_RETURN(o.max_long_poll, DurationField(obj, "max_long_poll", o.max_long_poll));
+  WARDEN_ASSIGN_OR_RETURN(o.svid_ttl, DurationField(obj, "svid_ttl", o.svid_ttl));
+  WARDEN_ASSIGN_OR_RETURN(o.svid_max_ttl, DurationField(obj, "svid_max_ttl", o.svid_max_ttl));
+  WARDEN_ASSIGN_OR_RETURN(o.join_token_max_ttl,
+                          DurationField(obj, "join_token_max_ttl", o.join_token_max_ttl));
   WARDEN_RETURN_IF_ERROR(obj.Finish());
   return o;
 }
@@ -131,6 +138,22 @@ Status ValidateServeOptions(const ServeOptions& o) {
       CheckDuration(o.shutdown_timeout, seconds(0), seconds(600), "shutdown_timeout"));
   WARDEN_RETURN_IF_ERROR(
       CheckDuration(o.max_long_poll, seconds(1), seconds(600), "max_long_poll"));
+  WARDEN_RETURN_IF_ERROR(CheckDuration(o.svid_max_ttl, seconds(60), hours(24), "svid_max_ttl"));
+  WARDEN_RETURN_IF_ERROR(CheckDuration(o.svid_ttl, seconds(10), o.svid_max_ttl, "svid_ttl"));
+  WARDEN_RETURN_IF_ERROR(
+      CheckDuration(o.join_token_max_ttl, seconds(60), hours(24), "join_token_max_ttl"));
+  if (auto alg = crypto::ParseAlgorithm(o.signing_algorithm); !alg.ok()) {
+    return InvalidArgument(alg.status().message(), "signing_algorithm");
+  }
+  if (!o.workload_socket.empty() && o.workload_socket != "off") {
+    // sockaddr_un holds 107 path bytes plus the terminator.
+    if (o.workload_socket.size() > 107) {
+      return InvalidArgument("a Unix socket path may be at most 107 bytes", "workload_socket");
+    }
+    if (o.workload_socket.find('\0') != std::string::npos) {
+      return InvalidArgument("must not contain NUL", "workload_socket");
+    }
+  }
   static const std::set<std::string, std::less<>> kLevels = {
       "trace", "debug", "info", "warn", "error", "critical", "off"};
   if (!kLevels.contains(o.log_level)) {
@@ -146,6 +169,14 @@ Status ValidateServeOptions(const ServeOptions& o) {
   registry.max_lifetime = o.agent_max_lifetime;
   WARDEN_RETURN_IF_ERROR(identity::ValidateRegistryOptions(registry));
   return OkStatus();
+}
+
+std::string EffectiveWorkloadSocket(const ServeOptions& o) {
+  if (o.workload_socket == "off") return "";
+  if (!o.workload_socket.empty()) return o.workload_socket;
+  std::string dir = o.data_dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  return dir + "/public/workload.sock";
 }
 
 std::string EffectiveStoreUrl(const ServeOptions& o) {

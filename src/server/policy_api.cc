@@ -14,14 +14,6 @@ constexpr std::string_view kAdminActor = "admin";
 // Long validation reports are cut in audit events; the API returns them whole.
 constexpr size_t kMaxAuditedErrorText = 4096;
 
-Status Audit(ApiContext& ctx, audit::EventInput event) {
-  TimePoint now = ctx.clock.Now();
-  Status st = ctx.store.Write(
-      [&](store::Transaction& txn) -> Status { return audit::Append(txn, event, now).status(); });
-  if (!st.ok()) ctx.metrics.StoreError();
-  return st;
-}
-
 json::array Ids(const std::vector<std::string>& ids) {
   json::array out;
   for (const auto& id : ids) out.emplace_back(id);
@@ -107,7 +99,7 @@ class PolicyHandlers {
     event.details["policy_set_hash"] = decision->policy_set_hash;
     // The context may carry sensitive arguments: keep only its digest.
     event.details["context_sha256"] = crypto::Sha256Hex(CanonicalJson(input.context));
-    if (Status st = Audit(ctx_, std::move(event)); !st.ok()) {
+    if (Status st = AuditEvent(ctx_, std::move(event)); !st.ok()) {
       // No decision without its evidence: fail closed.
       return ErrorResponse(ctx_, Unavailable("cannot record the decision: " + st.message()));
     }
@@ -165,7 +157,7 @@ Result<std::shared_ptr<const policy::PolicyBundle>> ReloadPolicies(ApiContext& c
     LogJson(spdlog::level::warn, "policy reload refused; the running policies stay",
             {{"hash", previous}});
   }
-  Status st = Audit(ctx, std::move(event));
+  Status st = AuditEvent(ctx, std::move(event));
   if (!bundle.ok()) {
     return bundle.status().WithContext("policy reload refused, the running policies are unchanged");
   }
@@ -181,7 +173,7 @@ Status AuditPoliciesLoaded(ApiContext& ctx) {
   json::array files;
   for (const auto& f : bundle->files) files.emplace_back(f.name);
   event.details["files"] = std::move(files);
-  return Audit(ctx, std::move(event));
+  return AuditEvent(ctx, std::move(event));
 }
 
 Status RegisterPolicyRoutes(Router& router, ApiContext& ctx) {

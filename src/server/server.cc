@@ -13,6 +13,7 @@
 #include "server/internal/admin_auth.h"
 #include "server/internal/api.h"
 #include "server/internal/policy_api.h"
+#include "server/internal/workload_api.h"
 #include "warden/policy/engine.h"
 #include "server/internal/data_dir.h"
 #include "server/internal/http_server.h"
@@ -67,6 +68,12 @@ class Server::Impl {
                             internal::InitializeDataDir(data_dir_, options_, *store_, clock_));
     WARDEN_RETURN_IF_ERROR(internal::PrepareSqliteFiles(url));  // -wal/-shm now exist
 
+    WARDEN_ASSIGN_OR_RETURN(auto alg, crypto::ParseAlgorithm(options_.signing_algorithm));
+    auto keys = identity::KeyRing::Open(*store_, data_dir_ / internal::kKeysDir, alg, clock_,
+                                        MaxTokenLifetime());
+    if (!keys.ok()) return keys.status().WithContext("signing keys");
+    keys_ = std::move(*keys);
+
     identity::RegistryOptions reg;
     reg.trust_domain = state_.trust_domain;
     reg.environments = options_.environments;
@@ -84,8 +91,11 @@ class Server::Impl {
     if (!engine.ok()) return engine.status().WithContext("loading policies from " + policy_dir.string());
     policies_ = std::move(*engine);
     api_ = std::make_unique<internal::ApiContext>(internal::ApiContext{
-        *store_, *registry_, *policies_, clock_, metrics_, *auth_, options_, stopping_});
+        *store_, *registry_, *policies_, *keys_, clock_, metrics_, *auth_, options_, stopping_});
     WARDEN_RETURN_IF_ERROR(internal::RegisterRoutes(router_, *api_));
+    workload_ = std::make_unique<internal::WorkloadApi>(*api_);
+    WARDEN_RETURN_IF_ERROR(workload_->RegisterHttpRoutes(router_));
+    WARDEN_RETURN_IF_ERROR(workload_->RegisterSocketRoutes(workload_router_));
     WARDEN_RETURN_IF_ERROR(internal::RegisterPolicyRoutes(router_, *api_));
     WARDEN_RETURN_IF_ERROR(internal::AuditPoliciesLoaded(*api_));
 
@@ -97,11 +107,12 @@ class Server::Impl {
     WARDEN_ASSIGN_OR_RETURN(
         http_, internal::HttpServer::Start(
                    address, std::move(tls_ctx), http,
-                   [this](Request& r) { return Handle(r); },
+                   [this](Request& r) { return Handle(router_, r); },
                    [this](const Request& r, unsigned status, double seconds) {
-                     Observe(r, status, seconds);
+                     Observe(router_, r, status, seconds);
                    }));
     listen_address_ = http_->address();
+    WARDEN_RETURN_IF_ERROR(StartWorkloadSocket(http));
     base_url_ = std::string(tls ? "https://" : "http://") + listen_address_;
     Status written = internal::WritePublicFile(data_dir_ / internal::kServeAddrFile,
                                                base_url_ + "\n");
@@ -113,7 +124,8 @@ class Server::Impl {
              {"data_dir", data_dir_.string()},
              {"trust_domain", state_.trust_domain},
              {"store", store_->Backend()},
-             {"signing_kid", state_.signing_kid}});
+             {"signing_kid", keys_->Current()->kid()},
+             {"workload_socket", workload_socket_}});
     return OkStatus();
   }
 
@@ -128,8 +140,12 @@ class Server::Impl {
       std::error_code ignored;
       fs::remove(data_dir_ / internal::kServeAddrFile, ignored);
     }
+    if (workload_http_) workload_http_->Shutdown();
     http_.reset();
+    workload_http_.reset();
+    workload_.reset();
     api_.reset();
+    keys_.reset();
     auth_.reset();
     policies_.reset();
     registry_.reset();
@@ -140,6 +156,11 @@ class Server::Impl {
   Status ReloadPolicies() {
     std::lock_guard lock(shutdown_mu_);
     if (shut_down_ || !api_) return FailedPrecondition("server is shutting down");
+    // Keys too: another replica may have rotated, and retired keys past
+    // their publication window lose their private files.
+    if (Status refreshed = keys_->Refresh(); !refreshed.ok()) {
+      LogJson(spdlog::level::err, "cannot refresh signing keys", {{"error", refreshed.ToString()}});
+    }
     return internal::ReloadPolicies(*api_, "system:sighup").status();
   }
 
@@ -148,21 +169,46 @@ class Server::Impl {
   const std::string& BaseUrl() const { return base_url_; }
 
  private:
-  Response Handle(Request& r) {
+  // The longest lifetime of any token signed with the trust domain's keys: a
+  // retired key stays published this long.
+  std::chrono::seconds MaxTokenLifetime() const { return options_.svid_max_ttl; }
+
+  // The Workload API: HTTP over a Unix socket, mode 0666 in a 0755 folder,
+  // where attestation (not file permissions) decides who gets an identity.
+  Status StartWorkloadSocket(const internal::HttpServerOptions& http) {
+    workload_socket_ = EffectiveWorkloadSocket(options_);
+    if (workload_socket_.empty()) return OkStatus();
+    if (options_.workload_socket.empty()) {
+      WARDEN_RETURN_IF_ERROR(internal::PreparePublicDir(data_dir_ / internal::kPublicDir));
+    }
+    internal::UnixListenOptions unix_options;
+    unix_options.path = workload_socket_;
+    unix_options.socket_mode = 0666;
+    auto started = internal::HttpServer::StartUnix(
+        unix_options, http, [this](Request& r) { return Handle(workload_router_, r); },
+        [this](const Request& r, unsigned status, double seconds) {
+          Observe(workload_router_, r, status, seconds);
+        });
+    if (!started.ok()) return started.status().WithContext("workload socket");
+    workload_http_ = std::move(*started);
+    return OkStatus();
+  }
+
+  Response Handle(const Router& router, Request& r) {
     size_t q = r.target.find('?');
     if (q != std::string::npos) {
       auto query = ParseQuery(std::string_view(r.target).substr(q + 1));
       if (!query.ok()) {
-        r.route = router_.RouteFor(r.path);
+        r.route = router.RouteFor(r.path);
         return Response::Error(query.status());
       }
       r.query = std::move(*query);
     }
-    return router_.Dispatch(r);
+    return router.Dispatch(r);
   }
 
-  void Observe(const Request& r, unsigned status, double seconds) {
-    std::string route = r.route.empty() ? router_.RouteFor(r.path) : r.route;
+  void Observe(const Router& router, const Request& r, unsigned status, double seconds) {
+    std::string route = r.route.empty() ? router.RouteFor(r.path) : r.route;
     metrics_.ObserveRequest(route, r.method, status, seconds);
     auto level = status >= 500 ? spdlog::level::warn : spdlog::level::info;
     if (!internal::LogEnabled(level)) return;
@@ -187,9 +233,14 @@ class Server::Impl {
   std::unique_ptr<identity::AgentRegistry> registry_;
   std::unique_ptr<policy::PolicyEngine> policies_;
   std::unique_ptr<internal::AdminAuth> auth_;
+  std::unique_ptr<identity::KeyRing> keys_;
   std::unique_ptr<internal::ApiContext> api_;
+  std::unique_ptr<internal::WorkloadApi> workload_;
   Router router_;
+  Router workload_router_;
   std::unique_ptr<internal::HttpServer> http_;
+  std::unique_ptr<internal::HttpServer> workload_http_;
+  std::string workload_socket_;
   std::string listen_address_;
   std::string base_url_;
   std::mutex shutdown_mu_;

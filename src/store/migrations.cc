@@ -51,11 +51,30 @@ CREATE TABLE keys (
 );
 )sql";
 
+// Key rotation keeps a retired key published until every token it signed has
+// expired (publish_until); join tokens let agents on other hosts attest once.
+constexpr std::string_view kV2 = R"sql(
+ALTER TABLE keys ADD COLUMN publish_until BIGINT;
+CREATE TABLE join_tokens (
+  id TEXT PRIMARY KEY,
+  agent TEXT NOT NULL,
+  secret_sha256 TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  created_by TEXT NOT NULL,
+  nonce TEXT,
+  nonce_expires_at BIGINT,
+  used_at BIGINT
+);
+CREATE INDEX join_tokens_agent ON join_tokens (agent);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
       {1, "meta, agents, audit log and signing keys", kV1},
+      {2, "key publication window and join tokens", kV2},
   };
   return kMigrations;
 }

@@ -33,6 +33,20 @@ Result<std::string> AsText(const SqlValue& v) {
 
 bool IsNull(const SqlValue& v) { return std::holds_alternative<std::monostate>(v); }
 
+bool ReadText(const SqlValue& v, std::string* out) {
+  const auto* text = std::get_if<std::string>(&v);
+  if (text == nullptr) return false;
+  *out = *text;
+  return true;
+}
+
+bool ReadMicros(const SqlValue& v, TimePoint* out) {
+  const auto* micros = std::get_if<int64_t>(&v);
+  if (micros == nullptr) return false;
+  *out = FromUnixMicros(*micros);
+  return true;
+}
+
 Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const StoreOptions& options) {
   if (options.max_batch == 0) return InvalidArgument("max_batch must be at least 1", "max_batch");
   if (options.max_readers == 0) {

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "warden/core/json.h"
+#include "warden/crypto/hash.h"
 
 extern char** environ;
 
@@ -536,6 +538,95 @@ TEST_F(CliIntegrationTest, ServerNotRunning) {
   r = RunRaw({"agent", "list"}, {"WARDEN_SERVER=http://127.0.0.1:9", "WARDEN_TOKEN=t"});
   EXPECT_EQ(r.code, 1) << r;
   EXPECT_TRUE(Contains(r.err, "127.0.0.1:9")) << r;
+}
+
+// Workload identity from the command line, verified by a third party: the
+// `warden` process itself is attested over the Workload API socket (uid, path
+// and executable hash), and the npm `jose` package verifies its SVIDs against
+// the running server's JWKS before and after a key rotation.
+TEST_F(CliIntegrationTest, WorkloadIdentityVerifiedByJose) {
+  const char* src = std::getenv("WARDEN_SOURCE_DIR");
+  bool have_node = src != nullptr && fs::exists(fs::path(src) / "node_modules" / "jose") &&
+                   std::system("node --version > /dev/null 2>&1") == 0;
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const std::string bin = fs::canonical(WardenBinary()).string();
+  auto r = Warden({"workload", "keygen", "--out", (tmp_ / "agent.key").string()});
+  ASSERT_EQ(r.code, 0) << r;
+  struct stat st {};
+  ASSERT_EQ(stat((tmp_ / "agent.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  r = Warden({"workload", "keygen", "--out", (tmp_ / "agent.key").string()});
+  EXPECT_EQ(r.code, 1) << "keygen must not overwrite a key without --force\n" << r;
+
+  r = Warden({"agent", "create", "local-bot", "--owner", "alice", "--purpose", "p", "--env",
+              "dev", "--expires", "1d", "--selector", "unix:uid:" + std::to_string(getuid()),
+              "--selector", "unix:path:" + bin, "--selector",
+              "unix:sha256:" + crypto::Sha256Hex(ReadFile(bin))});
+  ASSERT_EQ(r.code, 0) << r;
+  const std::string socket = (data_ / "public" / "workload.sock").string();
+  r = Warden({"workload", "svid", "--socket", socket, "--audience", "https://api.example",
+              "--key", (tmp_ / "agent.key").string(), "--json"});
+  ASSERT_EQ(r.code, 0) << r;
+  json::value first = ParseOut(r);
+  ASSERT_TRUE(first.is_object());
+  EXPECT_EQ(first.at("claims").at("sub"), "spiffe://warden.local/agent/local-bot");
+  EXPECT_TRUE(first.at("claims").at("cnf").at("jkt").is_string());
+  std::string first_token(first.at("svid").as_string());
+
+  // Plain output is the bare token, for scripts.
+  r = Warden({"workload", "svid", "--socket", socket, "--audience", "https://api.example"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '.'), 2) << r;
+
+  r = Warden({"keys", "rotate", "--algorithm", "es256", "--json"});
+  ASSERT_EQ(r.code, 0) << r;
+  r = Warden({"workload", "svid", "--socket", socket, "--audience", "https://api.example",
+              "--json"});
+  ASSERT_EQ(r.code, 0) << r;
+  std::string second_token(ParseOut(r).at("svid").as_string());
+  EXPECT_EQ(ParseOut(r).at("header").at("alg"), "ES256");
+  r = Warden({"keys", "list", "--json"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(ParseOut(r).at("keys").as_array().size(), 2u);
+
+  // An agent whose executable hash differs is not this process.
+  r = Warden({"agent", "update", "local-bot", "--selector", "unix:uid:" + std::to_string(getuid()),
+              "--selector", "unix:sha256:" + std::string(64, 'a')});
+  ASSERT_EQ(r.code, 0) << r;
+  r = Warden({"workload", "svid", "--socket", socket});
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_TRUE(Contains(r.err, "no agent matches")) << r;
+
+  // Join tokens: printed alone on stdout, redeemed once.
+  r = Warden({"agent", "join-token", "local-bot", "--ttl", "5m"});
+  ASSERT_EQ(r.code, 0) << r;
+  std::string join_token = Trim(r.out);
+  EXPECT_FALSE(join_token.empty());
+  std::vector<std::string> join_args = {"workload", "join", "--key", (tmp_ / "agent.key").string(),
+                                        "--audience", "https://api.example", "--json"};
+  r = Warden(join_args, {"WARDEN_JOIN_TOKEN=" + join_token});
+  ASSERT_EQ(r.code, 0) << r;
+  std::string joined_token(ParseOut(r).at("svid").as_string());
+  r = Warden(join_args, {"WARDEN_JOIN_TOKEN=" + join_token});
+  EXPECT_EQ(r.code, 1) << r;
+  r = Warden({"audit", "tail", "--limit", "200", "--json"});
+  EXPECT_FALSE(Contains(r.out, join_token)) << "a join token reached the audit log";
+
+  if (!have_node) {
+    GTEST_SKIP() << "node with the jose package is not available; third-party check skipped";
+  }
+  std::string cmd = "node '" + std::string(src) + "/tests/interop/verify_svid.mjs' '" + addr_ +
+                    "/.well-known/jwks.json' https://api.example " + first_token + " " +
+                    second_token + " " + joined_token + " > '" + (tmp_ / "jose.out").string() +
+                    "' 2>&1";
+  if (!addr_.starts_with("http")) cmd.replace(cmd.find(addr_), addr_.size(), "http://" + addr_);
+  int rc = std::system(cmd.c_str());
+  std::string jose_out = ReadFile(tmp_ / "jose.out");
+  EXPECT_EQ(rc, 0) << jose_out;
+  EXPECT_EQ(std::count(jose_out.begin(), jose_out.end(), '\n'), 3) << jose_out;
+  EXPECT_TRUE(Contains(jose_out, "\"alg\":\"EdDSA\"")) << jose_out;
+  EXPECT_TRUE(Contains(jose_out, "\"alg\":\"ES256\"")) << jose_out;
+  EXPECT_EQ(StopServer(), 0) << server_->err();
 }
 
 }  // namespace

@@ -2,11 +2,18 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <istream>
 #include <string>
@@ -19,6 +26,7 @@ namespace {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+using local = asio::local::stream_protocol;
 using namespace std::chrono_literals;
 
 TEST(ParseServerUrlTest, AcceptsHttpHttpsAndBareAddresses) {
@@ -60,17 +68,57 @@ TEST(ParseServerUrlTest, RejectsWhatItDoesNotUnderstand) {
   }
 }
 
-// Answers exactly one connection on 127.0.0.1 with `respond(request)` after
-// `delay`, then closes it.
-class OneShotServer {
+TEST(ParseServerUrlTest, AcceptsUnixSocketPaths) {
+  auto u = ParseServerUrl("unix:/var/lib/warden/public/workload.sock");
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_EQ(u->unix_path, "/var/lib/warden/public/workload.sock");
+  EXPECT_TRUE(u->host.empty());
+  EXPECT_FALSE(u->tls);
+  EXPECT_EQ(u->ToString(), "unix:/var/lib/warden/public/workload.sock");
+
+  u = ParseServerUrl("unix:///run/warden.sock");
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_EQ(u->unix_path, "/run/warden.sock");
+
+  u = ParseServerUrl("unix:/run/./x/../warden.sock");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->unix_path, "/run/warden.sock");
+
+  u = ParseServerUrl("unix:data/public/workload.sock");
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_EQ(u->unix_path, (std::filesystem::current_path() / "data/public/workload.sock").string());
+  EXPECT_EQ(u->ToString(), "unix:" + u->unix_path);
+}
+
+TEST(ParseServerUrlTest, RejectsBadUnixSocketPaths) {
+  for (std::string bad :
+       {std::string("unix:"), std::string("unix://"), std::string("unix://host/x.sock"),
+        std::string("unix:/run/dir/"), std::string("unix:/run/a\nb.sock"),
+        std::string("unix:/x\0y", 9), "unix:/" + std::string(200, 'a')}) {
+    auto u = ParseServerUrl(bad);
+    EXPECT_FALSE(u.ok()) << bad;
+    if (!u.ok()) {
+      EXPECT_EQ(u.status().code(), StatusCode::kInvalidArgument) << bad;
+    }
+  }
+  // --cacert belongs to https only.
+  HttpClientOptions options;
+  options.cacert_file = "/etc/ssl/ca.pem";
+  EXPECT_FALSE(HttpClient::Create("unix:/run/warden.sock", options).ok());
+}
+
+// Answers exactly one connection with `respond(request)` after `delay`, then
+// closes it. `Protocol` is TCP (127.0.0.1, any port) or a Unix socket.
+template <class Protocol>
+class BasicOneShotServer {
  public:
-  OneShotServer(std::function<std::string(const std::string&)> respond,
-                std::chrono::milliseconds delay = 0ms)
-      : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-    port_ = acceptor_.local_endpoint().port();
+  BasicOneShotServer(typename Protocol::endpoint endpoint,
+                     std::function<std::string(const std::string&)> respond,
+                     std::chrono::milliseconds delay)
+      : acceptor_(io_, endpoint) {
     thread_ = std::thread([this, respond = std::move(respond), delay] {
       boost::system::error_code ec;
-      tcp::socket socket(io_);
+      typename Protocol::socket socket(io_);
       acceptor_.accept(socket, ec);
       if (ec) return;
       asio::streambuf buf;
@@ -95,18 +143,55 @@ class OneShotServer {
       socket.close(ec);
     });
   }
-  ~OneShotServer() { thread_.join(); }
+  ~BasicOneShotServer() { thread_.join(); }
 
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   // Valid after the client's call returned.
   const std::string& request() const { return request_; }
 
- private:
+ protected:
   asio::io_context io_;
-  tcp::acceptor acceptor_;
-  unsigned short port_ = 0;
+  typename Protocol::acceptor acceptor_;
   std::string request_;
   std::thread thread_;
+};
+
+class OneShotServer : public BasicOneShotServer<tcp> {
+ public:
+  explicit OneShotServer(std::function<std::string(const std::string&)> respond,
+                         std::chrono::milliseconds delay = 0ms)
+      : BasicOneShotServer(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
+                           std::move(respond), delay) {}
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+  }
+};
+
+class UnixOneShotServer : public BasicOneShotServer<local> {
+ public:
+  UnixOneShotServer(const std::string& path, std::function<std::string(const std::string&)> respond,
+                    std::chrono::milliseconds delay = 0ms)
+      : BasicOneShotServer(local::endpoint(path), std::move(respond), delay), path_(path) {}
+  std::string url() const { return "unix:" + path_; }
+
+ private:
+  std::string path_;
+};
+
+// A fresh directory under /tmp (Unix socket paths must be short), removed at
+// the end of the test.
+class UnixSocketDir : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/wdn-cli-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::permissions(dir_, std::filesystem::perms::owner_all, ec);
+    std::filesystem::remove_all(dir_, ec);
+  }
+  std::string dir_;
 };
 
 std::string JsonResponse(int status, const std::string& body) {
@@ -204,6 +289,106 @@ TEST(HttpClientTest, RejectsBadTargets) {
   EXPECT_FALSE((*client)->Send({"GET", "v1", "", ""}, 1s).ok());
   EXPECT_FALSE((*client)->Send({"GET", "/v1\r\nX: y", "", ""}, 1s).ok());
   EXPECT_FALSE((*client)->Send({"BREW", "/v1", "", ""}, 1s).ok());
+}
+
+TEST_F(UnixSocketDir, SendsOverAUnixSocket) {
+  const std::string path = dir_ + "/workload.sock";
+  UnixOneShotServer server(path,
+                           [](const std::string&) { return JsonResponse(200, R"({"ok":1})"); });
+  auto client = HttpClient::Create(server.url(), {});
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  EXPECT_EQ((*client)->url().ToString(), "unix:" + path);
+  auto res = (*client)->Send({"POST", "/v1/workload/svid", R"({"a":1})", ""}, 5s);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->body, R"({"ok":1})");
+  const std::string& sent = server.request();
+  EXPECT_TRUE(sent.starts_with("POST /v1/workload/svid HTTP/1.1\r\n")) << sent;
+  EXPECT_NE(sent.find("Host: localhost\r\n"), std::string::npos) << sent;
+  EXPECT_NE(sent.find("\r\n\r\n{\"a\":1}"), std::string::npos) << sent;
+}
+
+TEST_F(UnixSocketDir, UnixSocketTimeoutAndSizeLimit) {
+  const std::string path = dir_ + "/slow.sock";
+  {
+    UnixOneShotServer server(
+        path, [](const std::string&) { return JsonResponse(200, "{}"); }, 1500ms);
+    auto client = HttpClient::Create(server.url(), {});
+    ASSERT_TRUE(client.ok());
+    auto start = std::chrono::steady_clock::now();
+    auto res = (*client)->Send({"GET", "/", "", ""}, 200ms);
+    ASSERT_FALSE(res.ok());
+    EXPECT_EQ(res.status().code(), StatusCode::kDeadlineExceeded) << res.status().ToString();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1400ms);
+  }
+  std::filesystem::remove(path);
+  UnixOneShotServer server(path, [](const std::string&) {
+    return JsonResponse(200, "\"" + std::string(100, 'x') + "\"");
+  });
+  HttpClientOptions options;
+  options.max_response_bytes = 10;
+  auto client = HttpClient::Create(server.url(), options);
+  ASSERT_TRUE(client.ok());
+  auto res = (*client)->Send({"GET", "/", "", ""}, 5s);
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), StatusCode::kResourceExhausted);
+}
+
+TEST_F(UnixSocketDir, MissingUnixSocketSaysWhatToDo) {
+  const std::string path = dir_ + "/workload.sock";
+  auto client = HttpClient::Create("unix:" + path, {});
+  ASSERT_TRUE(client.ok());
+  auto res = (*client)->Send({"GET", "/", "", ""}, 5s);
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(res.status().message(),
+            "no Warden workload socket at " + path + ": is warden serve running?");
+
+  // A socket file nobody accepts on.
+  {
+    asio::io_context io;
+    local::acceptor stale(io, local::endpoint(path));
+  }
+  ASSERT_TRUE(std::filesystem::is_socket(path));
+  res = (*client)->Send({"GET", "/", "", ""}, 5s);
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(res.status().message().find("is warden serve running?"), std::string::npos);
+}
+
+TEST_F(UnixSocketDir, UnreachableUnixSocketIsPermissionDenied) {
+  const std::string path = dir_ + "/workload.sock";
+  asio::io_context io;
+  local::acceptor acceptor(io, local::endpoint(path));
+  ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
+  ASSERT_EQ(::chmod(dir_.c_str(), 0700), 0);
+  auto connect = [&]() -> Status {
+    auto client = HttpClient::Create("unix:" + path, {});
+    if (!client.ok()) return client.status();
+    auto res = (*client)->Send({"GET", "/", "", ""}, 5s);
+    return res.ok() ? OkStatus() : res.status();
+  };
+  auto is_denied = [&](const Status& s) {
+    return s.code() == StatusCode::kPermissionDenied && s.message().find(path) != std::string::npos;
+  };
+  if (::geteuid() != 0) {
+    ASSERT_EQ(::chmod(dir_.c_str(), 0), 0);  // no search permission on the directory
+    Status s = connect();
+    EXPECT_TRUE(is_denied(s)) << s.ToString();
+    return;
+  }
+  // root ignores file permissions: try as "nobody" in a child process (the
+  // test process has no other threads here, so the child may allocate).
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(2);
+    ::_exit(is_denied(connect()) ? 0 : 1);
+  }
+  int wstatus = 0;
+  ASSERT_EQ(::waitpid(child, &wstatus, 0), child);
+  ASSERT_TRUE(WIFEXITED(wstatus));
+  EXPECT_EQ(WEXITSTATUS(wstatus), 0);
 }
 
 }  // namespace

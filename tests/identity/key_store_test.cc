@@ -48,6 +48,7 @@ TEST_P(KeyStoreTest, FirstStartGeneratesAndRecordsOneKey) {
   EXPECT_EQ(r.status, KeyStatus::kActive);
   EXPECT_EQ(r.created_at, clock_.Now());
   EXPECT_FALSE(r.retired_at);
+  EXPECT_FALSE(r.publish_until);
   EXPECT_EQ(CanonicalJson(r.public_jwk), CanonicalJson(key->public_key().ToJwk()));
   EXPECT_FALSE(r.public_jwk.contains("d"));
 

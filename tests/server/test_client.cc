@@ -136,6 +136,23 @@ HttpResult Send(const std::string& host_port, const std::string& method, const s
   return out;
 }
 
+HttpResult SendUnix(const std::string& socket_path, const std::string& method,
+                    const std::string& target, const std::string& body,
+                    const std::vector<std::pair<std::string, std::string>>& headers) {
+  HttpResult out;
+  try {
+    asio::io_context ioc;
+    auto req = MakeRequest(method, target, body, headers, false);
+    beast::basic_stream<asio::local::stream_protocol> stream(ioc);
+    stream.expires_after(std::chrono::seconds(40));
+    stream.connect(asio::local::stream_protocol::endpoint(socket_path));
+    out = Exchange(stream, req);
+  } catch (const std::exception& e) {
+    out.error = e.what();
+  }
+  return out;
+}
+
 std::vector<HttpResult> SendKeepAlive(
     const std::string& host_port,
     const std::vector<std::pair<std::string, std::string>>& method_targets) {

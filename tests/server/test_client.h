@@ -34,6 +34,11 @@ HttpResult Send(const std::string& host_port, const std::string& method, const s
                 const std::vector<std::pair<std::string, std::string>>& headers = {},
                 const ClientOptions& options = {});
 
+// One request over a Unix domain socket (the Workload API).
+HttpResult SendUnix(const std::string& socket_path, const std::string& method,
+                    const std::string& target, const std::string& body = "",
+                    const std::vector<std::pair<std::string, std::string>>& headers = {});
+
 // Several requests on one keep-alive connection (plain HTTP).
 std::vector<HttpResult> SendKeepAlive(
     const std::string& host_port,

@@ -60,4 +60,8 @@ inline TimePoint FromUnixMicros(int64_t us) {
   return TimePoint(std::chrono::duration_cast<Duration>(std::chrono::microseconds(us)));
 }
 
+// `t` cut to whole microseconds, the precision the store keeps: a value a call
+// returns is then identical to the one a later read brings back.
+inline TimePoint TruncateToMicros(TimePoint t) { return FromUnixMicros(UnixMicros(t)); }
+
 }  // namespace warden

@@ -15,6 +15,10 @@ namespace warden {
 // "2026-11-21T22:22:45Z"; with `micros`, "2026-11-21T22:22:45.123456Z".
 std::string FormatRfc3339(TimePoint t, bool micros = false);
 
+// RFC 3339 with seconds precision unless `t` carries a fraction, which is then
+// kept to the microsecond: exact, and short in the common case.
+std::string FormatRfc3339Exact(TimePoint t);
+
 // Accepts "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)"; 't'/'z' allowed.
 Result<TimePoint> ParseRfc3339(std::string_view text);
 

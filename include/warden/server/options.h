@@ -47,6 +47,19 @@ struct ServeOptions {
   int threads = 2;
   // Longest long-poll wait a client may ask for (GET /v1/audit?wait=).
   std::chrono::seconds max_long_poll = std::chrono::seconds(60);
+  // Unix socket of the Workload API. Empty means DATA/public/workload.sock;
+  // "off" disables it. Created mode 0666 (attestation, not file permissions,
+  // decides who gets an identity).
+  std::string workload_socket;
+  // Algorithm of newly generated signing keys (first start, rotation):
+  // "ed25519" or "es256". Existing keys keep their algorithm.
+  std::string signing_algorithm = "ed25519";
+  // JWT-SVID lifetime when the caller asks for none, and the longest it may
+  // ask for. Never beyond the agent's own expiry.
+  std::chrono::seconds svid_ttl = std::chrono::minutes(5);
+  std::chrono::seconds svid_max_ttl = std::chrono::hours(1);
+  // Longest lifetime of a join token (`warden agent join-token --ttl`).
+  std::chrono::seconds join_token_max_ttl = std::chrono::hours(24);
   // Failed admin authentications recorded in the audit log per source address
   // and minute; the rest are counted and reported with the next recorded one.
   int auth_failure_events_per_minute = 10;
@@ -60,6 +73,9 @@ Result<ServeOptions> LoadConfig(std::string_view path);
 // Checks every field (address syntax, TLS pair, limits, trust domain syntax,
 // environments). InvalidArgument with the offending field.
 Status ValidateServeOptions(const ServeOptions& options);
+
+// The effective Workload API socket path ("" when it is "off").
+std::string EffectiveWorkloadSocket(const ServeOptions& options);
 
 // The effective store URL ("sqlite:<data_dir>/warden.db" when store_url is empty).
 std::string EffectiveStoreUrl(const ServeOptions& options);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -21,6 +22,19 @@
 
 namespace warden::server {
 
+// The kernel's record of the process at the other end of a Unix-socket
+// connection (SO_PEERCRED), read once when the connection was accepted.
+// Plain transport data; attestation decides what it proves.
+struct UnixPeer {
+  int64_t pid = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  // CLOCK_BOOTTIME at accept in clock ticks (sysconf(_SC_CLK_TCK)), the unit of
+  // the starttime field of /proc/<pid>/stat: a process whose starttime is
+  // later than this cannot be the peer (its pid was reused).
+  uint64_t accepted_at_ticks = 0;
+};
+
 // One parsed HTTP request, transport-independent.
 struct Request {
   std::string method;  // "GET", "POST", ...
@@ -30,8 +44,9 @@ struct Request {
   std::map<std::string, std::string, std::less<>> params;  // from "{name}" segments
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
-  std::string remote_address;  // peer IP, e.g. "127.0.0.1"
-  std::string route;           // matched pattern, or "unmatched"; set by Dispatch
+  std::string remote_address;         // peer IP, e.g. "127.0.0.1"; "unix" over a Unix socket
+  std::optional<UnixPeer> unix_peer;  // set only for requests over a Unix socket
+  std::string route;                  // matched pattern, or "unmatched"; set by Dispatch
 
   // First header value with that (case-insensitive) name, or nullopt.
   std::optional<std::string_view> Header(std::string_view name) const;

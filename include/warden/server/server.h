@@ -34,7 +34,9 @@ class Server {
   // options.shutdown_timeout), then closes connections and the store.
   void Shutdown();
 
-  // Reloads DATA/policies as `warden policy reload` does (what SIGHUP runs).
+  // What SIGHUP runs: re-reads the signing keys from the store (a rotation by
+  // another replica; deletes private files of keys past their publication
+  // window) and reloads DATA/policies as `warden policy reload` does.
   // An invalid set is refused with its errors and the running set stays.
   Status ReloadPolicies();
 

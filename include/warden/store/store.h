@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "warden/core/clock.h"
 #include "warden/core/status.h"
 
 namespace warden::store {
@@ -39,6 +40,12 @@ struct Rows {
 Result<int64_t> AsInt(const SqlValue& v);
 Result<std::string> AsText(const SqlValue& v);
 bool IsNull(const SqlValue& v);
+
+// For row decoders that check many cells and report one "malformed row"
+// error: the cell copied into *out, or false when it holds another type.
+// ReadMicros reads a BIGINT of Unix microseconds (how times are stored).
+bool ReadText(const SqlValue& v, std::string* out);
+bool ReadMicros(const SqlValue& v, TimePoint* out);
 
 // One result row seen during Transaction::QueryEach, without copying it.
 // Valid only inside the callback it is passed to; views it returns end with

@@ -5,11 +5,10 @@
 // Thread-safe.
 #pragma once
 
-#include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 
+#include "server/internal/event_budget.h"
 #include "server/internal/metrics.h"
 #include "warden/core/clock.h"
 #include "warden/server/router.h"
@@ -30,20 +29,13 @@ class AdminAuth {
   Handler Require(Handler handler);
 
  private:
-  struct Window {
-    TimePoint start;
-    int written = 0;
-    int64_t suppressed = 0;  // events not written since the last written one
-  };
   void RecordFailure(const std::string& remote, std::string_view reason);
 
   store::Store& store_;
   const Clock& clock_;
   Metrics& metrics_;
   std::string digest_;  // 32 raw bytes; empty when the stored digest was unusable
-  int per_minute_;
-  std::mutex mu_;
-  std::map<std::string, Window, std::less<>> windows_;
+  EventBudget budget_;
 };
 
 }  // namespace warden::server::internal

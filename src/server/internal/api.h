@@ -5,10 +5,13 @@
 #pragma once
 
 #include <atomic>
+#include <initializer_list>
 
 #include "server/internal/admin_auth.h"
 #include "server/internal/metrics.h"
+#include "warden/audit/audit_log.h"
 #include "warden/core/clock.h"
+#include "warden/identity/key_store.h"
 #include "warden/identity/registry.h"
 #include "warden/policy/engine.h"
 #include "warden/server/options.h"
@@ -22,6 +25,7 @@ struct ApiContext {
   store::Store& store;
   identity::AgentRegistry& registry;
   policy::PolicyEngine& policies;
+  identity::KeyRing& keys;
   const Clock& clock;
   Metrics& metrics;
   AdminAuth& auth;
@@ -32,6 +36,24 @@ struct ApiContext {
 // The request body as JSON, within options.max_body_bytes; errors carry
 // field "body".
 Result<boost::json::value> ParseBody(const ApiContext& ctx, const Request& req);
+
+// Unknown query parameters are InvalidArgument naming the parameter (a filter
+// the server ignored would silently answer more than was asked).
+Status OnlyQueryParams(const Request& req, std::initializer_list<std::string_view> allowed);
+
+// A decimal integer query value within [lo, hi]; InvalidArgument naming `field`.
+Result<int64_t> ParseQueryInt(std::string_view text, std::string_view field, int64_t lo,
+                              int64_t hi);
+
+// For bodies that are optional and hold at most one string member `key`
+// ({"reason": ".."}): an empty body leaves *out empty. Returns the error
+// response to send (415, 400 naming the field) or nullopt.
+std::optional<Response> ReadOptionalBodyString(ApiContext& ctx, const Request& req,
+                                               std::string_view key,
+                                               std::optional<std::string>* out);
+
+// Appends one audit event in its own durable write; counts a store error on failure.
+Status AuditEvent(ApiContext& ctx, const audit::EventInput& event);
 
 // Registers every route on `router`.
 Status RegisterRoutes(Router& router, ApiContext& ctx);

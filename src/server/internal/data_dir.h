@@ -18,6 +18,7 @@ namespace warden::server::internal {
 inline constexpr std::string_view kAdminTokenFile = "admin.token";
 inline constexpr std::string_view kServeAddrFile = "serve.addr";
 inline constexpr std::string_view kKeysDir = "keys";
+inline constexpr std::string_view kPublicDir = "public";
 inline constexpr std::string_view kMetaTrustDomain = "trust_domain";
 inline constexpr std::string_view kMetaCreatedAt = "created_at";
 inline constexpr std::string_view kMetaAdminTokenDigest = "admin_token_sha256";
@@ -53,6 +54,11 @@ struct DataDirState {
 Result<DataDirState> InitializeDataDir(const std::filesystem::path& dir,
                                        const ServeOptions& options, store::Store& store,
                                        const Clock& clock);
+
+// DATA/public, where the Workload API socket lives: created 0755 when missing
+// (agents under other users must reach the socket); FailedPrecondition when it
+// is not a directory, is owned by another user, or is writable by group/others.
+Status PreparePublicDir(const std::filesystem::path& dir);
 
 // Writes `contents` to `path` atomically (temp file + rename), mode 0644.
 Status WritePublicFile(const std::filesystem::path& path, std::string_view contents);

@@ -1,9 +1,12 @@
-// HTTP/1.1 transport on Boost.Beast: a listener (plain TCP or TLS 1.2+), one
+// HTTP/1.1 transport on Boost.Beast: a listener (plain TCP, TLS 1.2+ or a Unix
+// domain socket whose connections carry the peer's SO_PEERCRED), one
 // session per connection with keep-alive, header and body limits, a read
 // timeout, Expect: 100-continue, long-poll (Deferred) responses, and a
 // graceful shutdown that stops accepting and lets in-flight requests finish.
 // Requests are handed to one handler on the pool's threads. Thread-safe.
 #pragma once
+
+#include <sys/types.h>
 
 #include <chrono>
 #include <cstddef>
@@ -29,6 +32,11 @@ struct HttpServerOptions {
   int threads = 2;
 };
 
+struct UnixListenOptions {
+  std::string path;           // where the socket file is created; its directory must exist
+  mode_t socket_mode = 0666;  // applied after bind so agents running as other users can connect
+};
+
 // Called once per request with the response status and the handling time
 // (request complete -> response ready). `request.route` may be empty when the
 // transport answered on its own (413, 431, 400).
@@ -43,11 +51,24 @@ class HttpServer {
                                                    std::shared_ptr<boost::asio::ssl::context> tls,
                                                    const HttpServerOptions& options,
                                                    Handler handler, RequestObserver observer);
+  // Binds an AF_UNIX stream socket at `unix_options.path` and starts
+  // `options.threads` threads. A stale socket file there (a socket nobody
+  // accepts on) is replaced; any other file, or a live socket, is
+  // FailedPrecondition naming the path, and the file is left alone.
+  // InvalidArgument for an empty or too long path or a mode beyond 0777;
+  // FailedPrecondition when the directory does not exist; Unavailable when
+  // bind/listen fail. Every request carries `unix_peer` and remote_address
+  // "unix"; a connection whose SO_PEERCRED cannot be read is closed unserved.
+  // Shutdown() removes the socket file (if it is still the one bound here).
+  static Result<std::unique_ptr<HttpServer>> StartUnix(const UnixListenOptions& unix_options,
+                                                       const HttpServerOptions& options,
+                                                       Handler handler, RequestObserver observer);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // The bound port (useful with port 0) and "IP:PORT".
+  // The bound port (useful with port 0; 0 for a Unix socket) and "IP:PORT"
+  // or "unix:<path>".
   uint16_t port() const;
   std::string address() const;
 

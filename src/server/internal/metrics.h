@@ -25,6 +25,9 @@ class Metrics {
   void StoreError();
   void AuthFailure(std::string_view reason);
   void AuthEventSuppressed();
+  // Identity issuance outcomes: via "workload_api" or "join_token";
+  // outcome "issued" or "refused".
+  void Identity(std::string_view via, std::string_view outcome);
   void InFlight(int delta);
 
   // The whole exposition, "# HELP"/"# TYPE" lines included.
@@ -40,6 +43,7 @@ class Metrics {
   std::map<std::tuple<std::string, std::string, unsigned>, uint64_t> requests_;
   std::map<std::pair<std::string, std::string>, Histogram> durations_;
   std::map<std::string, uint64_t> auth_failures_;
+  std::map<std::pair<std::string, std::string>, uint64_t> identities_;
   uint64_t store_errors_ = 0;
   uint64_t auth_events_suppressed_ = 0;
   int64_t in_flight_ = 0;
