@@ -427,9 +427,10 @@ Status CheckUnixPath(const std::string& path) {
   if (path.find('\0') != std::string::npos) {
     return InvalidArgument("the Unix socket path contains a NUL byte", "listen");
   }
-  if (path.size() >= sizeof(sockaddr_un{}.sun_path)) {
+  static_assert(kMaxUnixSocketPath + 1 == sizeof(sockaddr_un{}.sun_path));
+  if (path.size() > kMaxUnixSocketPath) {
     return InvalidArgument("Unix socket path " + path + " is longer than " +
-                               std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes",
+                               std::to_string(kMaxUnixSocketPath) + " bytes",
                            "listen");
   }
   std::filesystem::path parent = std::filesystem::path(path).parent_path();

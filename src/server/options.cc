@@ -1,6 +1,7 @@
 #include <fstream>
 #include <set>
 
+#include "server/internal/http_server.h"
 #include "server/internal/listen_address.h"
 #include "warden/core/json.h"
 #include "warden/core/time_format.h"
@@ -146,9 +147,10 @@ Status ValidateServeOptions(const ServeOptions& o) {
     return InvalidArgument(alg.status().message(), "signing_algorithm");
   }
   if (!o.workload_socket.empty() && o.workload_socket != "off") {
-    // sockaddr_un holds 107 path bytes plus the terminator.
-    if (o.workload_socket.size() > 107) {
-      return InvalidArgument("a Unix socket path may be at most 107 bytes", "workload_socket");
+    if (o.workload_socket.size() > internal::kMaxUnixSocketPath) {
+      return InvalidArgument("a Unix socket path may be at most " +
+                                 std::to_string(internal::kMaxUnixSocketPath) + " bytes",
+                             "workload_socket");
     }
     if (o.workload_socket.find('\0') != std::string::npos) {
       return InvalidArgument("must not contain NUL", "workload_socket");

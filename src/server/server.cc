@@ -179,6 +179,17 @@ class Server::Impl {
     workload_socket_ = EffectiveWorkloadSocket(options_);
     if (workload_socket_.empty()) return OkStatus();
     if (options_.workload_socket.empty()) {
+      // A Unix socket path holds at most 107 bytes. A data directory deep in
+      // the file system must not stop the server: the default socket is then
+      // left out, loudly, until workload_socket names a shorter path.
+      if (workload_socket_.size() > internal::kMaxUnixSocketPath) {
+        LogJson(spdlog::level::warn,
+                "Workload API disabled: the default socket path is longer than a Unix socket "
+                "path may be; set workload_socket (--workload-socket) to a shorter path",
+                {{"path", workload_socket_}});
+        workload_socket_.clear();
+        return OkStatus();
+      }
       WARDEN_RETURN_IF_ERROR(internal::PreparePublicDir(data_dir_ / internal::kPublicDir));
     }
     internal::UnixListenOptions unix_options;

@@ -366,5 +366,22 @@ TEST_F(WorkloadTest, SocketCanBeMovedOrTurnedOff) {
   EXPECT_FALSE(fs::exists(Socket()));
 }
 
+TEST_F(WorkloadTest, ADataDirectoryTooDeepForASocketStillServes) {
+  // DATA/public/workload.sock would exceed the 107 bytes a socket path holds:
+  // the server starts without the Workload API rather than not at all.
+  fs::path deep = root_ / std::string(100, 'd');
+  ASSERT_TRUE(fs::create_directories(deep));
+  options_.data_dir = (deep / "data").string();
+  StartServer();
+  EXPECT_EQ(Send(Addr(), "GET", "/healthz").status, 200u);
+  EXPECT_FALSE(fs::exists(DataDir() / "public" / "workload.sock"));
+  // An explicitly configured path that long is an error, not a silent skip.
+  StopServer();
+  options_.workload_socket = (deep / "w.sock").string();
+  auto refused = Server::Start(options_, clock_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().field(), "workload_socket");
+}
+
 }  // namespace
 }  // namespace warden::server::testing

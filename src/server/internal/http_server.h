@@ -32,6 +32,9 @@ struct HttpServerOptions {
   int threads = 2;
 };
 
+// Longest Unix socket path bind() accepts: sun_path's size minus the terminator.
+inline constexpr size_t kMaxUnixSocketPath = 107;
+
 struct UnixListenOptions {
   std::string path;           // where the socket file is created; its directory must exist
   mode_t socket_mode = 0666;  // applied after bind so agents running as other users can connect
