@@ -69,12 +69,71 @@ CREATE TABLE join_tokens (
 CREATE INDEX join_tokens_agent ON join_tokens (agent);
 )sql";
 
+// Just-in-time grants (with their delegation tree and use counters), human
+// approvals bound to an exact request, and the approvers who decide them.
+constexpr std::string_view kV3 = R"sql(
+CREATE TABLE grants (
+  id TEXT PRIMARY KEY,
+  agent TEXT NOT NULL,
+  task TEXT NOT NULL,
+  intent TEXT NOT NULL,
+  intent_sha256 TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  status TEXT NOT NULL,
+  jkt TEXT NOT NULL,
+  parent_id TEXT,
+  root_id TEXT NOT NULL,
+  depth BIGINT NOT NULL,
+  on_behalf_of TEXT,
+  approval_id TEXT,
+  max_calls BIGINT,
+  calls BIGINT NOT NULL,
+  max_spend TEXT,
+  spent TEXT,
+  policy_hash TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  ended_at BIGINT,
+  end_reason TEXT,
+  version BIGINT NOT NULL
+);
+CREATE INDEX grants_agent ON grants (agent);
+CREATE INDEX grants_parent ON grants (parent_id);
+CREATE INDEX grants_root ON grants (root_id);
+CREATE INDEX grants_status ON grants (status, expires_at);
+CREATE TABLE approvals (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  subject_sha256 TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  on_behalf_of TEXT,
+  summary TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  decided_at BIGINT,
+  decided_by TEXT,
+  reason TEXT,
+  used_at BIGINT,
+  used_by TEXT
+);
+CREATE INDEX approvals_status ON approvals (status, expires_at);
+CREATE TABLE approvers (
+  name TEXT PRIMARY KEY,
+  token_sha256 TEXT NOT NULL UNIQUE,
+  created_at BIGINT NOT NULL,
+  created_by TEXT NOT NULL,
+  disabled_at BIGINT
+);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
       {1, "meta, agents, audit log and signing keys", kV1},
       {2, "key publication window and join tokens", kV2},
+      {3, "grants, approvals and approvers", kV3},
   };
   return kMigrations;
 }
