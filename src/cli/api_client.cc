@@ -74,7 +74,14 @@ std::string UrlEscape(std::string_view text) {
 Result<json::value> ApiClient::Call(std::string_view method, std::string target,
                                     const json::value* body,
                                     std::chrono::milliseconds timeout) {
+  return CallWithHeaders(method, std::move(target), body, {}, timeout);
+}
+
+Result<json::value> ApiClient::CallWithHeaders(
+    std::string_view method, std::string target, const json::value* body,
+    std::vector<std::pair<std::string, std::string>> headers, std::chrono::milliseconds timeout) {
   HttpRequest request;
+  request.headers = std::move(headers);
   request.method = std::string(method);
   request.target = std::move(target);
   request.bearer_token = token_;

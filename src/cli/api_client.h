@@ -31,6 +31,11 @@ class ApiClient {
   Result<json::value> Call(std::string_view method, std::string target,
                            const json::value* body = nullptr,
                            std::chrono::milliseconds timeout = kDefaultTimeout);
+  // Call with extra request headers (credentials other than the admin token).
+  Result<json::value> CallWithHeaders(std::string_view method, std::string target,
+                                      const json::value* body,
+                                      std::vector<std::pair<std::string, std::string>> headers,
+                                      std::chrono::milliseconds timeout = kDefaultTimeout);
 
   bool interrupted() const { return http_->interrupted(); }
   const ServerUrl& url() const { return http_->url(); }

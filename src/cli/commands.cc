@@ -301,6 +301,9 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   add_json(join);
   join->callback([&] { action = [&] { return WorkloadJoin(ctx, workload_args); }; });
 
+  AddGrantCommands(app, ctx, action);
+  AddApprovalCommands(app, ctx, action);
+
   // warden audit ...
   CLI::App* audit = app.add_subcommand("audit", "Read and verify the audit log");
   audit->require_subcommand(1);

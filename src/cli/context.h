@@ -3,12 +3,20 @@
 // Private to the cli module; one Context per invocation, single-threaded.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include "cli/api_client.h"
+
+namespace CLI {
+class App;
+}
+namespace warden::crypto {
+class SigningKey;
+}
 #include "warden/core/status.h"
 
 namespace warden::cli {
@@ -99,6 +107,9 @@ int KeysRotate(const Context& ctx, const KeysArgs& args);
 int AgentJoinToken(const Context& ctx, const AgentArgs& args, const std::string& ttl);
 
 struct WorkloadArgs {
+  std::string intent_file;             // grant --intent
+  std::string wait;                    // grant --wait (default 5m)
+  std::string grant_id;                // complete GRANT_ID
   std::string socket;                  // svid --socket
   std::vector<std::string> audiences;  // --audience (repeatable)
   std::string ttl;                     // --ttl
@@ -113,5 +124,16 @@ struct WorkloadArgs {
 int WorkloadKeygen(const Context& ctx, const WorkloadArgs& args);
 int WorkloadSvid(const Context& ctx, const WorkloadArgs& args);
 int WorkloadJoin(const Context& ctx, const WorkloadArgs& args);
+// A JWT-SVID for this process from the Workload API socket (--socket,
+// --audience, --ttl), bound to `key` when given: the server's JSON answer.
+Result<json::value> RequestSvid(const Context& ctx, const WorkloadArgs& args,
+                                const crypto::SigningKey* key);
+
+// Registers `warden grant list|show|revoke` and `warden workload
+// grant|delegate|complete` (grant_commands.cc). Commands set `action`.
+void AddGrantCommands(CLI::App& app, Context& ctx, std::function<int()>& action);
+// Registers `warden approval list|show|approve|deny` and `warden approver
+// add|list|disable` (approval_commands.cc).
+void AddApprovalCommands(CLI::App& app, Context& ctx, std::function<int()>& action);
 
 }  // namespace warden::cli

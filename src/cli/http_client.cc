@@ -394,6 +394,7 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request,
     req.set(http::field::content_type, "application/json");
     req.body() = request.body;
   }
+  for (const auto& [name, value] : request.headers) req.set(name, value);
   req.prepare_payload();
 
   if (!url_.unix_path.empty()) {

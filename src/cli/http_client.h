@@ -14,6 +14,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "warden/core/status.h"
 
@@ -55,6 +57,9 @@ struct HttpRequest {
   std::string target;  // origin-form path and query: "/v1/agents?status=active"
   std::string body;    // sent with Content-Type application/json when non-empty
   std::string bearer_token;  // Authorization header when non-empty; never logged
+  // Further headers (e.g. "Authorization: DPoP ..." and "DPoP"); values are
+  // credentials and never logged. Set after the defaults, so they win.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 struct HttpResponse {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include "cli/commands.h"
@@ -197,19 +198,24 @@ int WorkloadKeygen(const Context& ctx, const WorkloadArgs& args) {
   return kExitOk;
 }
 
-int WorkloadSvid(const Context& ctx, const WorkloadArgs& args) {
+Result<json::value> RequestSvid(const Context& ctx, const WorkloadArgs& args,
+                                const crypto::SigningKey* key) {
   json::object body;
   PutSvidAsk(args, body);
-  if (!args.key_file.empty()) {
-    auto key = crypto::SigningKey::LoadPem(args.key_file);
-    if (!key.ok()) return ctx.Fail(key.status());
-    body["public_key"] = key->public_key().ToJwk();
-  }
-  std::string path = SocketPath(ctx, args);
-  auto api = ConnectSocket(path);
-  if (!api.ok()) return ctx.Fail(api.status());
+  if (key != nullptr) body["public_key"] = key->public_key().ToJwk();
+  WARDEN_ASSIGN_OR_RETURN(auto api, ConnectSocket(SocketPath(ctx, args)));
   json::value request(std::move(body));
-  auto svid = api->Call("POST", "/v1/svid", &request);
+  return api.Call("POST", "/v1/svid", &request);
+}
+
+int WorkloadSvid(const Context& ctx, const WorkloadArgs& args) {
+  std::optional<crypto::SigningKey> key;
+  if (!args.key_file.empty()) {
+    auto loaded = crypto::SigningKey::LoadPem(args.key_file);
+    if (!loaded.ok()) return ctx.Fail(loaded.status());
+    key = std::move(*loaded);
+  }
+  auto svid = RequestSvid(ctx, args, key ? &*key : nullptr);
   if (!svid.ok()) return ctx.Fail(svid.status());
   return PrintSvid(ctx, *svid);
 }

@@ -132,6 +132,13 @@ class Handlers {
         break;
     }
     if (!agent.ok()) return ErrorResponse(ctx_, agent.status());
+    if (target != identity::AgentStatus::kActive) {
+      // An agent that may no longer act keeps no grant (zero standing privilege).
+      auto ended = ctx_.grants.RevokeAgentGrants(
+          name, kAdminActor,
+          target == identity::AgentStatus::kSuspended ? "agent suspended" : "agent retired");
+      if (!ended.ok()) return ErrorResponse(ctx_, ended.status());
+    }
     return Response::Json(200, ctx_.registry.ToJson(*agent, ctx_.clock.Now()));
   }
 

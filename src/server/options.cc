@@ -86,6 +86,13 @@ Result<ServeOptions> ParseConfig(const json::value& doc) {
   WARDEN_ASSIGN_OR_RETURN(o.svid_max_ttl, DurationField(obj, "svid_max_ttl", o.svid_max_ttl));
   WARDEN_ASSIGN_OR_RETURN(o.join_token_max_ttl,
                           DurationField(obj, "join_token_max_ttl", o.join_token_max_ttl));
+  WARDEN_ASSIGN_OR_RETURN(o.grant_max_ttl, DurationField(obj, "grant_max_ttl", o.grant_max_ttl));
+  WARDEN_ASSIGN_OR_RETURN(o.approval_ttl, DurationField(obj, "approval_ttl", o.approval_ttl));
+  WARDEN_ASSIGN_OR_RETURN(auto depth, obj.OptionalInt("max_delegation_depth"));
+  if (depth) {
+    WARDEN_RETURN_IF_ERROR(CheckRange(*depth, 0, 10, "max_delegation_depth"));
+    o.max_delegation_depth = static_cast<int>(*depth);
+  }
   WARDEN_RETURN_IF_ERROR(obj.Finish());
   return o;
 }
@@ -143,6 +150,10 @@ Status ValidateServeOptions(const ServeOptions& o) {
   WARDEN_RETURN_IF_ERROR(CheckDuration(o.svid_ttl, seconds(10), o.svid_max_ttl, "svid_ttl"));
   WARDEN_RETURN_IF_ERROR(
       CheckDuration(o.join_token_max_ttl, seconds(60), hours(24), "join_token_max_ttl"));
+  WARDEN_RETURN_IF_ERROR(
+      CheckDuration(o.grant_max_ttl, seconds(60), hours(24), "grant_max_ttl"));
+  WARDEN_RETURN_IF_ERROR(CheckDuration(o.approval_ttl, seconds(60), hours(24), "approval_ttl"));
+  WARDEN_RETURN_IF_ERROR(CheckRange(o.max_delegation_depth, 0, 10, "max_delegation_depth"));
   if (auto alg = crypto::ParseAlgorithm(o.signing_algorithm); !alg.ok()) {
     return InvalidArgument(alg.status().message(), "signing_algorithm");
   }

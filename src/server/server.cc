@@ -13,6 +13,8 @@
 #include "server/internal/admin_auth.h"
 #include "server/internal/api.h"
 #include "server/internal/policy_api.h"
+#include "server/internal/approvals_api.h"
+#include "server/internal/grants_api.h"
 #include "server/internal/workload_api.h"
 #include "warden/policy/engine.h"
 #include "server/internal/data_dir.h"
@@ -90,12 +92,26 @@ class Server::Impl {
     auto engine = policy::PolicyEngine::Create(policy_dir, clock_);
     if (!engine.ok()) return engine.status().WithContext("loading policies from " + policy_dir.string());
     policies_ = std::move(*engine);
+    grants::GrantServiceOptions grant_options;
+    grant_options.trust_domain = state_.trust_domain;
+    grant_options.max_ttl = options_.grant_max_ttl;
+    grant_options.max_depth = options_.max_delegation_depth;
+    auto grant_service = grants::GrantService::Open(*store_, *keys_, clock_, grant_options);
+    if (!grant_service.ok()) return grant_service.status().WithContext("grants");
+    grants_ = std::move(*grant_service);
+    approvals::ApprovalOptions approval_options;
+    approval_options.default_ttl = options_.approval_ttl;
+    approvals_ = std::make_unique<approvals::ApprovalQueue>(*store_, clock_, approval_options);
+    approvers_ = std::make_unique<approvals::ApproverRegistry>(*store_, clock_);
     api_ = std::make_unique<internal::ApiContext>(internal::ApiContext{
-        *store_, *registry_, *policies_, *keys_, clock_, metrics_, *auth_, options_, stopping_});
+        *store_, *registry_, *policies_, *keys_, *grants_, *approvals_, *approvers_,
+        dpop_replay_, clock_, metrics_, *auth_, options_, stopping_});
     WARDEN_RETURN_IF_ERROR(internal::RegisterRoutes(router_, *api_));
     workload_ = std::make_unique<internal::WorkloadApi>(*api_);
     WARDEN_RETURN_IF_ERROR(workload_->RegisterHttpRoutes(router_));
     WARDEN_RETURN_IF_ERROR(workload_->RegisterSocketRoutes(workload_router_));
+    WARDEN_RETURN_IF_ERROR(internal::RegisterGrantRoutes(router_, *api_));
+    WARDEN_RETURN_IF_ERROR(internal::RegisterApprovalRoutes(router_, *api_));
     WARDEN_RETURN_IF_ERROR(internal::RegisterPolicyRoutes(router_, *api_));
     WARDEN_RETURN_IF_ERROR(internal::AuditPoliciesLoaded(*api_));
 
@@ -143,8 +159,12 @@ class Server::Impl {
     if (workload_http_) workload_http_->Shutdown();
     http_.reset();
     workload_http_.reset();
+    if (approvals_) approvals_->Shutdown();
     workload_.reset();
     api_.reset();
+    approvers_.reset();
+    approvals_.reset();
+    grants_.reset();
     keys_.reset();
     auth_.reset();
     policies_.reset();
@@ -171,7 +191,9 @@ class Server::Impl {
  private:
   // The longest lifetime of any token signed with the trust domain's keys: a
   // retired key stays published this long.
-  std::chrono::seconds MaxTokenLifetime() const { return options_.svid_max_ttl; }
+  std::chrono::seconds MaxTokenLifetime() const {
+    return std::max(options_.svid_max_ttl, options_.grant_max_ttl);
+  }
 
   // The Workload API: HTTP over a Unix socket, mode 0666 in a 0755 folder,
   // where attestation (not file permissions) decides who gets an identity.
@@ -245,6 +267,10 @@ class Server::Impl {
   std::unique_ptr<policy::PolicyEngine> policies_;
   std::unique_ptr<internal::AdminAuth> auth_;
   std::unique_ptr<identity::KeyRing> keys_;
+  std::unique_ptr<grants::GrantService> grants_;
+  std::unique_ptr<approvals::ApprovalQueue> approvals_;
+  std::unique_ptr<approvals::ApproverRegistry> approvers_;
+  crypto::DpopReplayCache dpop_replay_;
   std::unique_ptr<internal::ApiContext> api_;
   std::unique_ptr<internal::WorkloadApi> workload_;
   Router router_;

@@ -629,5 +629,68 @@ TEST_F(CliIntegrationTest, WorkloadIdentityVerifiedByJose) {
   EXPECT_EQ(StopServer(), 0) << server_->err();
 }
 
+// Intent-bound grants from the agent's side: `warden workload grant` proves
+// the workload with a key-bound SVID and DPoP proofs, receives a grant for a
+// routine task at once, waits (and gives up) on one that needs a human, and
+// completes its grant; the administrator sees each state.
+TEST_F(CliIntegrationTest, WorkloadGrantLifecycle) {
+  const char* src = std::getenv("WARDEN_SOURCE_DIR");
+  ASSERT_NE(src, nullptr);
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  for (const auto& e : fs::directory_iterator(fs::path(src) / "examples" / "policies")) {
+    fs::copy(e.path(), data_ / "policies" / e.path().filename(),
+             fs::copy_options::overwrite_existing);
+  }
+  auto r = Warden({"policy", "reload"});
+  ASSERT_EQ(r.code, 0) << r;
+  const std::string key = (tmp_ / "agent.key").string();
+  ASSERT_EQ(Warden({"workload", "keygen", "--out", key}).code, 0);
+  const std::string bin = fs::canonical(WardenBinary()).string();
+  r = Warden({"agent", "create", "helper-bot", "--owner", "alice@example.com", "--purpose",
+              "answers tickets", "--env", "dev", "--expires", "1d", "--selector",
+              "unix:uid:" + std::to_string(getuid()), "--selector", "unix:path:" + bin});
+  ASSERT_EQ(r.code, 0) << r;
+  const std::string socket = (data_ / "public" / "workload.sock").string();
+
+  std::ofstream(tmp_ / "routine.json") << R"({"task":"T-100","description":"answer ticket 100",
+    "actions":["tickets.read","tickets.reply"],"resources":["ticket:100"],"environment":"dev",
+    "sensitivity":"internal","ttl":"10m"})";
+  r = Warden({"workload", "grant", "--intent", (tmp_ / "routine.json").string(), "--key", key,
+              "--socket", socket, "--json"});
+  ASSERT_EQ(r.code, 0) << r;
+  json::value granted = ParseOut(r);
+  ASSERT_TRUE(granted.is_object()) << r;
+  EXPECT_EQ(granted.at("status"), "active");
+  std::string id(granted.at("id").as_string());
+  EXPECT_FALSE(granted.at("token").as_string().empty());
+
+  // A refund needs a human: the command waits, then gives up with the approval id.
+  std::ofstream(tmp_ / "refund.json") << R"({"task":"T-101","description":"refund order 7",
+    "actions":["payments.refund"],"resources":["order:7"],"environment":"dev",
+    "sensitivity":"internal"})";
+  r = Warden({"workload", "grant", "--intent", (tmp_ / "refund.json").string(), "--key", key,
+              "--socket", socket, "--wait", "1s"});
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_TRUE(Contains(r.err, "still waiting for approval")) << r;
+
+  // Without the key file nothing is possible.
+  r = Warden({"workload", "grant", "--intent", (tmp_ / "routine.json").string(), "--key",
+              (tmp_ / "missing.key").string(), "--socket", socket});
+  EXPECT_EQ(r.code, 1) << r;
+
+  r = Warden({"grant", "list", "--agent", "helper-bot", "--json"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(ParseOut(r).at("grants").as_array().size(), 2u);
+  r = Warden({"workload", "complete", id, "--key", key, "--socket", socket});
+  ASSERT_EQ(r.code, 0) << r;
+  r = Warden({"grant", "show", id, "--json"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(ParseOut(r).at("status"), "completed");
+  r = Warden({"audit", "tail", "--limit", "500", "--json"});
+  EXPECT_FALSE(Contains(r.out, std::string(granted.at("token").as_string())))
+      << "a grant token reached the audit log";
+  EXPECT_EQ(StopServer(), 0) << server_->err();
+}
+
 }  // namespace
 }  // namespace warden

@@ -204,7 +204,7 @@ TEST(HttpClientTest, SendsRequestAndReadsResponse) {
   OneShotServer server([](const std::string&) { return JsonResponse(201, R"({"ok":true})"); });
   auto client = HttpClient::Create(server.url(), {});
   ASSERT_TRUE(client.ok()) << client.status().ToString();
-  HttpRequest req{"POST", "/v1/agents", R"({"name":"a"})", "wdn_admin_secret"};
+  HttpRequest req{"POST", "/v1/agents", R"({"name":"a"})", "wdn_admin_secret", {}};
   auto res = (*client)->Send(req, 5s);
   ASSERT_TRUE(res.ok()) << res.status().ToString();
   EXPECT_EQ(res->status, 201);
@@ -237,7 +237,7 @@ TEST(HttpClientTest, TimesOutWhenTheServerDoesNotAnswer) {
   auto client = HttpClient::Create(server.url(), {});
   ASSERT_TRUE(client.ok());
   auto start = std::chrono::steady_clock::now();
-  auto res = (*client)->Send({"GET", "/v1/agents", "", ""}, 200ms);
+  auto res = (*client)->Send({"GET", "/v1/agents", "", "", {}}, 200ms);
   ASSERT_FALSE(res.ok());
   EXPECT_EQ(res.status().code(), StatusCode::kDeadlineExceeded) << res.status().ToString();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1400ms);
@@ -250,7 +250,7 @@ TEST(HttpClientTest, RefusesOversizedResponses) {
   options.max_response_bytes = 10;
   auto client = HttpClient::Create(server.url(), options);
   ASSERT_TRUE(client.ok());
-  auto res = (*client)->Send({"GET", "/", "", ""}, 5s);
+  auto res = (*client)->Send({"GET", "/", "", "", {}}, 5s);
   ASSERT_FALSE(res.ok());
   EXPECT_EQ(res.status().code(), StatusCode::kResourceExhausted);
 }
@@ -265,7 +265,7 @@ TEST(HttpClientTest, ConnectionRefusedSaysWhatToDo) {
   std::string url = "http://127.0.0.1:" + std::to_string(port);
   auto client = HttpClient::Create(url, {});
   ASSERT_TRUE(client.ok());
-  auto res = (*client)->Send({"GET", "/v1/agents", "", ""}, 5s);
+  auto res = (*client)->Send({"GET", "/v1/agents", "", "", {}}, 5s);
   ASSERT_FALSE(res.ok());
   EXPECT_EQ(res.status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(res.status().message(), "cannot connect to " + url +
@@ -286,9 +286,9 @@ TEST(HttpClientTest, CacertChecks) {
 TEST(HttpClientTest, RejectsBadTargets) {
   auto client = HttpClient::Create("http://127.0.0.1:1", {});
   ASSERT_TRUE(client.ok());
-  EXPECT_FALSE((*client)->Send({"GET", "v1", "", ""}, 1s).ok());
-  EXPECT_FALSE((*client)->Send({"GET", "/v1\r\nX: y", "", ""}, 1s).ok());
-  EXPECT_FALSE((*client)->Send({"BREW", "/v1", "", ""}, 1s).ok());
+  EXPECT_FALSE((*client)->Send({"GET", "v1", "", "", {}}, 1s).ok());
+  EXPECT_FALSE((*client)->Send({"GET", "/v1\r\nX: y", "", "", {}}, 1s).ok());
+  EXPECT_FALSE((*client)->Send({"BREW", "/v1", "", "", {}}, 1s).ok());
 }
 
 TEST_F(UnixSocketDir, SendsOverAUnixSocket) {
@@ -298,7 +298,7 @@ TEST_F(UnixSocketDir, SendsOverAUnixSocket) {
   auto client = HttpClient::Create(server.url(), {});
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   EXPECT_EQ((*client)->url().ToString(), "unix:" + path);
-  auto res = (*client)->Send({"POST", "/v1/workload/svid", R"({"a":1})", ""}, 5s);
+  auto res = (*client)->Send({"POST", "/v1/workload/svid", R"({"a":1})", "", {}}, 5s);
   ASSERT_TRUE(res.ok()) << res.status().ToString();
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(res->body, R"({"ok":1})");
@@ -316,7 +316,7 @@ TEST_F(UnixSocketDir, UnixSocketTimeoutAndSizeLimit) {
     auto client = HttpClient::Create(server.url(), {});
     ASSERT_TRUE(client.ok());
     auto start = std::chrono::steady_clock::now();
-    auto res = (*client)->Send({"GET", "/", "", ""}, 200ms);
+    auto res = (*client)->Send({"GET", "/", "", "", {}}, 200ms);
     ASSERT_FALSE(res.ok());
     EXPECT_EQ(res.status().code(), StatusCode::kDeadlineExceeded) << res.status().ToString();
     EXPECT_LT(std::chrono::steady_clock::now() - start, 1400ms);
@@ -329,7 +329,7 @@ TEST_F(UnixSocketDir, UnixSocketTimeoutAndSizeLimit) {
   options.max_response_bytes = 10;
   auto client = HttpClient::Create(server.url(), options);
   ASSERT_TRUE(client.ok());
-  auto res = (*client)->Send({"GET", "/", "", ""}, 5s);
+  auto res = (*client)->Send({"GET", "/", "", "", {}}, 5s);
   ASSERT_FALSE(res.ok());
   EXPECT_EQ(res.status().code(), StatusCode::kResourceExhausted);
 }
@@ -338,7 +338,7 @@ TEST_F(UnixSocketDir, MissingUnixSocketSaysWhatToDo) {
   const std::string path = dir_ + "/workload.sock";
   auto client = HttpClient::Create("unix:" + path, {});
   ASSERT_TRUE(client.ok());
-  auto res = (*client)->Send({"GET", "/", "", ""}, 5s);
+  auto res = (*client)->Send({"GET", "/", "", "", {}}, 5s);
   ASSERT_FALSE(res.ok());
   EXPECT_EQ(res.status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(res.status().message(),
@@ -350,7 +350,7 @@ TEST_F(UnixSocketDir, MissingUnixSocketSaysWhatToDo) {
     local::acceptor stale(io, local::endpoint(path));
   }
   ASSERT_TRUE(std::filesystem::is_socket(path));
-  res = (*client)->Send({"GET", "/", "", ""}, 5s);
+  res = (*client)->Send({"GET", "/", "", "", {}}, 5s);
   ASSERT_FALSE(res.ok());
   EXPECT_EQ(res.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(res.status().message().find("is warden serve running?"), std::string::npos);
@@ -365,7 +365,7 @@ TEST_F(UnixSocketDir, UnreachableUnixSocketIsPermissionDenied) {
   auto connect = [&]() -> Status {
     auto client = HttpClient::Create("unix:" + path, {});
     if (!client.ok()) return client.status();
-    auto res = (*client)->Send({"GET", "/", "", ""}, 5s);
+    auto res = (*client)->Send({"GET", "/", "", "", {}}, 5s);
     return res.ok() ? OkStatus() : res.status();
   };
   auto is_denied = [&](const Status& s) {

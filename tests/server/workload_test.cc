@@ -257,8 +257,9 @@ TEST_F(WorkloadTest, RotationKeepsOldTokensValidUntilTheyExpire) {
   ASSERT_EQ(keys.status, 200u);
   EXPECT_EQ(keys.Json().at("keys").as_array().size(), 2u);
 
-  // Past the longest token lifetime the retired key is no longer published.
-  clock_.Advance(options_.svid_max_ttl + std::chrono::seconds(1));
+  // Past the longest lifetime of any token it signed (SVIDs and grants) the
+  // retired key is no longer published.
+  clock_.Advance(std::max(options_.svid_max_ttl, options_.grant_max_ttl) + std::chrono::seconds(1));
   jwks = Send(Addr(), "GET", "/.well-known/jwks.json");
   ASSERT_EQ(jwks.Json().at("keys").as_array().size(), 1u) << jwks.body;
   EXPECT_EQ(jwks.Json().at("keys").at(0).at("kid").as_string(), new_kid);

@@ -60,6 +60,12 @@ struct ServeOptions {
   std::chrono::seconds svid_max_ttl = std::chrono::hours(1);
   // Longest lifetime of a join token (`warden agent join-token --ttl`).
   std::chrono::seconds join_token_max_ttl = std::chrono::hours(24);
+  // Longest lifetime of a grant (an intent's ttl is capped to it and to the
+  // agent's expiry), and the longest delegation chain.
+  std::chrono::seconds grant_max_ttl = std::chrono::hours(8);
+  int max_delegation_depth = 3;
+  // How long a human has to decide an approval.
+  std::chrono::seconds approval_ttl = std::chrono::minutes(15);
   // Failed admin authentications recorded in the audit log per source address
   // and minute; the rest are counted and reported with the next recorded one.
   int auth_failure_events_per_minute = 10;

@@ -11,6 +11,10 @@
 #include "server/internal/metrics.h"
 #include "warden/audit/audit_log.h"
 #include "warden/core/clock.h"
+#include "warden/approvals/approval_queue.h"
+#include "warden/approvals/approvers.h"
+#include "warden/crypto/dpop.h"
+#include "warden/grants/grant_service.h"
 #include "warden/identity/key_store.h"
 #include "warden/identity/registry.h"
 #include "warden/policy/engine.h"
@@ -26,6 +30,10 @@ struct ApiContext {
   identity::AgentRegistry& registry;
   policy::PolicyEngine& policies;
   identity::KeyRing& keys;
+  grants::GrantService& grants;
+  approvals::ApprovalQueue& approvals;
+  approvals::ApproverRegistry& approvers;
+  crypto::DpopReplayCache& dpop_replay;
   const Clock& clock;
   Metrics& metrics;
   AdminAuth& auth;

@@ -1,0 +1,687 @@
+#include "server/internal/grants_api.h"
+
+#include <ctime>
+#include <memory>
+
+#include "server/internal/log.h"
+#include "warden/approvals/approval.h"
+#include "warden/audit/audit_log.h"
+#include "warden/core/json.h"
+#include "warden/core/time_format.h"
+#include "warden/identity/svid.h"
+#include "warden/server/errors.h"
+
+namespace warden::server::internal {
+namespace {
+
+constexpr std::string_view kAdminActor = "admin";
+constexpr std::string_view kTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange";
+constexpr std::string_view kGrantTokenTypeUri = "urn:warden:params:oauth:token-type:grant";
+constexpr std::string_view kJwtTokenTypeUri = "urn:ietf:params:oauth:token-type:jwt";
+constexpr int64_t kMaxAdminList = 1000;
+// A long-poll re-reads the approval at least this often even without a
+// local decision: expiry and decisions made by another process.
+constexpr std::chrono::milliseconds kPendingRecheck{1000};
+
+json::array Strings(const std::vector<std::string>& values) {
+  json::array out;
+  for (const auto& v : values) out.emplace_back(v);
+  return out;
+}
+
+bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    char a = s[i];
+    char b = prefix[i];
+    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
+    if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
+    if (a != b) return false;
+  }
+  return true;
+}
+
+// The admin view of a grant (never a token).
+json::object GrantToJson(const grants::Grant& g, TimePoint now) {
+  json::object out;
+  out["id"] = g.id;
+  out["agent"] = g.agent;
+  out["spiffe_id"] = g.spiffe_id;
+  out["task"] = g.intent.task;
+  out["description"] = g.intent.description;
+  out["environment"] = g.intent.environment;
+  out["sensitivity"] = grants::SensitivityName(g.intent.sensitivity);
+  out["scope"] = grants::ScopeToJson(g.scope);
+  out["status"] = grants::GrantStatusName(g.EffectiveStatus(now));
+  out["depth"] = g.depth;
+  out["root_id"] = g.root_id;
+  if (g.parent_id) out["parent_id"] = *g.parent_id;
+  if (g.on_behalf_of) out["on_behalf_of"] = *g.on_behalf_of;
+  if (g.approval_id) out["approval_id"] = *g.approval_id;
+  json::object limits;
+  if (g.max_calls) limits["max_calls"] = *g.max_calls;
+  if (g.max_spend) limits["max_spend"] = *g.max_spend;
+  if (!limits.empty()) out["limits"] = std::move(limits);
+  out["calls"] = g.calls;
+  out["policy_set_hash"] = g.policy_hash;
+  out["created_at"] = FormatRfc3339(g.created_at);
+  out["expires_at"] = FormatRfc3339(g.expires_at);
+  if (g.ended_at) out["ended_at"] = FormatRfc3339(*g.ended_at);
+  if (g.end_reason) out["end_reason"] = *g.end_reason;
+  return out;
+}
+
+// What an approval of this grant is bound to: the agent, the exact intent and
+// the scope, under the "grant" kind (so it can never be used for a call).
+std::string ApprovalSubject(std::string_view spiffe_id, const grants::Intent& intent,
+                            const grants::Scope& scope) {
+  json::object subject{{"agent", spiffe_id},
+                       {"intent", grants::IntentToJson(intent)},
+                       {"scope", grants::ScopeToJson(scope)}};
+  return approvals::ComputeSubjectSha256(approvals::ApprovalKind::kGrant, subject);
+}
+
+// The Cedar context of a grant decision (the schema's `grant` action).
+json::object GrantContext(const grants::Intent& intent, TimePoint now) {
+  json::object ctx;
+  ctx["task"] = intent.task;
+  ctx["actions"] = Strings(intent.scope.actions);
+  ctx["resources"] = Strings(intent.scope.resources);
+  ctx["environment"] = intent.environment;
+  ctx["sensitivity"] = grants::SensitivityName(intent.sensitivity);
+  ctx["ttl_seconds"] = static_cast<int64_t>(intent.ttl.count());
+  if (intent.on_behalf_of) ctx["on_behalf_of"] = *intent.on_behalf_of;
+  json::object limits;
+  if (intent.limits.max_calls) limits["max_calls"] = *intent.limits.max_calls;
+  if (intent.limits.max_spend) limits["max_spend"] = *intent.limits.max_spend;
+  if (!limits.empty()) ctx["limits"] = std::move(limits);
+  std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  std::tm utc{};
+  ::gmtime_r(&secs, &utc);
+  ctx["time"] = json::object{
+      {"now", json::object{{"__extn", json::object{{"fn", "datetime"},
+                                                   {"arg", FormatRfc3339(now)}}}}},
+      {"hour", static_cast<int64_t>(utc.tm_hour)},
+      {"weekday", static_cast<int64_t>(utc.tm_wday)}};
+  // No risk signals are collected yet; policies can already be written
+  // against the attribute.
+  ctx["risk"] = int64_t{0};
+  return ctx;
+}
+
+// An agent authenticated by its key-bound SVID and a DPoP proof of that key.
+struct AgentCaller {
+  identity::VerifiedSvid svid;
+  std::string token;  // the SVID as presented
+  std::string jkt;    // the proven key's thumbprint (= svid.cnf_jkt)
+};
+
+// A 401 with the RFC 9449 challenge. `error` empty: no credentials at all.
+Response Challenge(ApiContext& ctx, std::string_view error, const Status& why) {
+  Response r = ErrorResponse(ctx, Unauthenticated(why.message()));
+  std::string value = "DPoP algs=\"EdDSA ES256\"";
+  if (!error.empty()) value += ", error=\"" + std::string(error) + "\"";
+  r.headers.emplace_back("WWW-Authenticate", std::move(value));
+  return r;
+}
+
+class GrantHandlers {
+ public:
+  explicit GrantHandlers(ApiContext& ctx) : ctx_(ctx) {}
+
+  // ---- agent routes
+
+  Response Create(Request& req) {
+    AgentCaller caller;
+    if (auto refused = Authenticate(req, &caller)) return std::move(*refused);
+    if (Status st = OnlyQueryParams(req, {}); !st.ok()) return ErrorResponse(ctx_, st);
+    if (auto bad = RequireJsonContentType(req)) return std::move(*bad);
+    auto body = ParseBody(ctx_, req);
+    if (!body.ok()) return ErrorResponse(ctx_, body.status());
+    auto intent = grants::ParseIntent(*body);
+    if (!intent.ok()) return ErrorResponse(ctx_, intent.status());
+    const std::string& name = caller.svid.agent_name;
+    auto agent = ctx_.registry.Get(name);
+    if (!agent.ok()) return ErrorResponse(ctx_, agent.status());
+
+    policy::DecisionInput input;
+    auto uids = policy::RequestUid(
+        json::object{{"principal", json::object{{"type", "Agent"}, {"id", name}}}}, "principal");
+    if (!uids.ok()) return ErrorResponse(ctx_, uids.status());
+    input.principal = *uids;
+    input.action = cedar::EntityUid(cedar::EntityType("Action"), "grant");
+    input.resource = cedar::EntityUid(cedar::EntityType("Task"), intent->task);
+    input.context = GrantContext(*intent, ctx_.clock.Now());
+    input.agent = *agent;
+    auto decision = ctx_.policies.Decide(input);
+    if (!decision.ok()) return ErrorResponse(ctx_, decision.status());
+
+    const auto& diag = decision->response.diagnostics;
+    // Policies are named by their @id annotation where they have one, so
+    // the audit log and the agent see the names a policy author wrote.
+    auto names = [&](const std::vector<std::string>& ids) {
+      std::vector<std::string> out;
+      for (const auto& id : ids) out.push_back(decision->bundle->DisplayName(id));
+      return out;
+    };
+    std::vector<std::string> reasons = names(diag.reasons);
+    json::object facts;
+    facts["decision"] = policy::OutcomeName(decision->outcome);
+    facts["policies"] = Strings(reasons);
+    json::array erroring;
+    for (const auto& e : diag.errors) erroring.emplace_back(e.policy_id);
+    facts["errors"] = std::move(erroring);
+    facts["policy_set_hash"] = decision->policy_set_hash;
+    if (decision->outcome == policy::Outcome::kNeedsApproval) {
+      facts["approval_policies"] = Strings(names(decision->approval_policies));
+    }
+
+    if (decision->outcome == policy::Outcome::kDeny) {
+      audit::EventInput event{"agent:" + name, "grant.denied", "agent:" + name, facts};
+      event.details["task"] = intent->task;
+      event.details["scope"] = grants::ScopeToJson(intent->scope);
+      if (Status st = AuditEvent(ctx_, event); !st.ok()) {
+        return ErrorResponse(ctx_, Unavailable("cannot record the decision: " + st.message()));
+      }
+      std::string ids;
+      for (const auto& id : reasons) ids += (ids.empty() ? "" : ", ") + id;
+      Status denied = PermissionDenied(
+          "grant for task \"" + intent->task + "\" denied by policy" +
+          (ids.empty() ? std::string(" (no policy permits it)") : " (" + ids + ")"));
+      json::object out = ErrorBody(denied);
+      out["decision"] = "deny";
+      out["policies"] = Strings(reasons);
+      out["policy_set_hash"] = decision->policy_set_hash;
+      return Response::Json(403, out);
+    }
+
+    grants::GrantRequest request;
+    request.agent = name;
+    request.jkt = caller.jkt;
+    request.intent = *intent;
+    request.policy_hash = decision->policy_set_hash;
+    request.decision = facts;
+    if (decision->outcome == policy::Outcome::kNeedsApproval) {
+      // Checks GrantService::Create would make, done before a human is
+      // asked: an approval must never be requested for a grant that cannot
+      // be created.
+      if (agent->EffectiveStatus(ctx_.clock.Now()) != identity::AgentStatus::kActive) {
+        return ErrorResponse(ctx_, FailedPrecondition("agent \"" + name + "\" is not active"));
+      }
+      if (agent->environment != intent->environment) {
+        return ErrorResponse(ctx_, InvalidArgument("must be the agent's environment \"" +
+                                                       agent->environment + "\"",
+                                                   "environment"));
+      }
+      approvals::ApprovalRequest ask;
+      ask.kind = approvals::ApprovalKind::kGrant;
+      ask.subject_sha256 = ApprovalSubject(caller.svid.spiffe_id, *intent, intent->scope);
+      ask.agent = name;
+      ask.on_behalf_of = intent->on_behalf_of;
+      ask.summary = json::object{{"agent", name},
+                                 {"task", intent->task},
+                                 {"description", intent->description},
+                                 {"environment", intent->environment},
+                                 {"sensitivity", grants::SensitivityName(intent->sensitivity)},
+                                 {"scope", grants::ScopeToJson(intent->scope)},
+                                 {"ttl", FormatDuration(intent->ttl)},
+                                 {"policies", Strings(names(decision->approval_policies))}};
+      auto approval = ctx_.approvals.Create(ask, "agent:" + name);
+      if (!approval.ok()) return ErrorResponse(ctx_, approval.status());
+      request.needs_approval = true;
+      request.approval_id = approval->id;
+      auto grant = ctx_.grants.Create(request);
+      if (!grant.ok()) return ErrorResponse(ctx_, grant.status());
+      json::object out{{"id", grant->id},
+                       {"status", "pending_approval"},
+                       {"approval_id", approval->id},
+                       {"approval_expires_at", FormatRfc3339(approval->expires_at)},
+                       {"task", grant->intent.task},
+                       {"scope", grants::ScopeToJson(grant->scope)}};
+      Response r = Response::Json(202, out);
+      r.headers.emplace_back("Location", "/v1/grants/" + grant->id);
+      return r;
+    }
+    auto grant = ctx_.grants.Create(request);
+    if (!grant.ok()) return ErrorResponse(ctx_, grant.status());
+    Response r = Issued(*grant, 201);
+    r.headers.emplace_back("Location", "/v1/grants/" + grant->id);
+    return r;
+  }
+
+  // GET /v1/grants/{id}: the agent's own view (DPoP) or the admin view.
+  Response Get(Request& req) {
+    auto authz = req.Header("authorization");
+    if (!authz || !StartsWithNoCase(*authz, "DPoP ")) {
+      return ctx_.auth.Require([this](Request& r) { return AdminGet(r); })(req);
+    }
+    AgentCaller caller;
+    if (auto refused = Authenticate(req, &caller)) return std::move(*refused);
+    if (Status st = OnlyQueryParams(req, {"wait"}); !st.ok()) return ErrorResponse(ctx_, st);
+    std::chrono::seconds wait(0);
+    if (auto it = req.query.find("wait"); it != req.query.end() && it->second != "0") {
+      auto d = ParseDuration(it->second);
+      if (!d.ok()) return ErrorResponse(ctx_, InvalidArgument(d.status().message(), "wait"));
+      if (*d > ctx_.options.max_long_poll) {
+        return ErrorResponse(
+            ctx_, InvalidArgument("must be at most " + FormatDuration(ctx_.options.max_long_poll),
+                                  "wait"));
+      }
+      wait = *d;
+    }
+    std::string id = req.params["id"];
+    auto grant = OwnGrant(id, caller);
+    if (!grant.ok()) return ErrorResponse(ctx_, grant.status());
+    std::optional<Response> now = AgentView(id, caller.svid.agent_name, wait.count() == 0);
+    if (now) return std::move(*now);
+    // Pending: answer at a decision, at the deadline or at shutdown. Each
+    // poll is one counter read, and one indexed row read only when a
+    // decision was made here or kPendingRecheck passed.
+    struct PollState {
+      uint64_t seen;
+      std::chrono::steady_clock::time_point checked;
+    };
+    auto state = std::make_shared<PollState>(
+        PollState{ctx_.approvals.ChangeCounter(), std::chrono::steady_clock::now()});
+    std::string approval_id = grant->approval_id.value_or("");
+    std::string agent = caller.svid.agent_name;
+    Response r;
+    r.deferred = std::make_shared<Deferred>();
+    r.deferred->deadline = std::chrono::steady_clock::now() + wait;
+    r.deferred->poll = [this, state, id, agent, approval_id](bool final) -> std::optional<Response> {
+      auto steady = std::chrono::steady_clock::now();
+      uint64_t counter = ctx_.approvals.ChangeCounter();
+      if (!final && counter == state->seen && steady - state->checked < kPendingRecheck) {
+        return std::nullopt;
+      }
+      state->seen = counter;
+      state->checked = steady;
+      if (!final) {
+        auto status = ctx_.approvals.CurrentStatus(approval_id);
+        if (status.ok() && *status == approvals::ApprovalStatus::kPending) return std::nullopt;
+      }
+      return AgentView(id, agent, true);
+    };
+    return r;
+  }
+
+  Response Complete(Request& req) {
+    AgentCaller caller;
+    if (auto refused = Authenticate(req, &caller)) return std::move(*refused);
+    if (Status st = OnlyQueryParams(req, {}); !st.ok()) return ErrorResponse(ctx_, st);
+    std::string id = req.params["id"];
+    if (auto own = OwnGrant(id, caller); !own.ok()) return ErrorResponse(ctx_, own.status());
+    auto grant = ctx_.grants.Complete(id, caller.svid.agent_name);
+    if (!grant.ok()) return ErrorResponse(ctx_, grant.status());
+    return Response::Json(200, GrantToJson(*grant, ctx_.clock.Now()));
+  }
+
+  // POST /v1/token: RFC 8693 token exchange. The subject token is the
+  // parent grant (presented by its own agent with a DPoP proof of its key),
+  // the actor token the worker's key-bound SVID.
+  Response Exchange(Request& req) {
+    AgentCaller caller;
+    if (auto refused = Authenticate(req, &caller)) return std::move(*refused);
+    if (Status st = OnlyQueryParams(req, {}); !st.ok()) return TokenError(st);
+    auto ct = req.Header("content-type");
+    if (!ct || !StartsWithNoCase(*ct, "application/x-www-form-urlencoded")) {
+      return TokenError(
+          InvalidArgument("Content-Type must be application/x-www-form-urlencoded", "Content-Type"));
+    }
+    if (req.body.size() > ctx_.options.max_body_bytes) {
+      return TokenError(InvalidArgument("request body too large", "body"));
+    }
+    auto form = ParseQuery(req.body);
+    if (!form.ok()) return TokenError(form.status());
+    for (const auto& [k, v] : *form) {
+      if (k != "grant_type" && k != "subject_token" && k != "subject_token_type" &&
+          k != "actor_token" && k != "actor_token_type" && k != "scope" && k != "resource" &&
+          k != "requested_token_type" && k != "ttl") {
+        return TokenError(InvalidArgument("unknown parameter", k));
+      }
+    }
+    auto field = [&](std::string_view k) -> std::string {
+      auto it = form->find(k);
+      return it == form->end() ? std::string() : it->second;
+    };
+    if (field("grant_type") != kTokenExchange) {
+      return TokenError(InvalidArgument("must be " + std::string(kTokenExchange), "grant_type"),
+                        "unsupported_grant_type");
+    }
+    for (std::string_view k : {"subject_token", "subject_token_type", "actor_token",
+                               "actor_token_type", "scope"}) {
+      if (field(k).empty()) return TokenError(InvalidArgument("required", std::string(k)));
+    }
+    if (field("subject_token_type") != kGrantTokenTypeUri &&
+        field("subject_token_type") != kJwtTokenTypeUri) {
+      return TokenError(InvalidArgument("must be " + std::string(kGrantTokenTypeUri),
+                                        "subject_token_type"));
+    }
+    if (field("actor_token_type") != kJwtTokenTypeUri) {
+      return TokenError(
+          InvalidArgument("must be " + std::string(kJwtTokenTypeUri), "actor_token_type"));
+    }
+    auto parent = ctx_.grants.VerifyToken(field("subject_token"));
+    if (!parent.ok()) return TokenError(InvalidArgument(parent.status().message(), "subject_token"));
+    // The presenter must hold the parent's key: a stolen grant token cannot
+    // be exchanged.
+    if (parent->jkt != caller.jkt || parent->subject != caller.svid.spiffe_id) {
+      return TokenError(InvalidArgument("not bound to the key that signed the DPoP proof",
+                                        "subject_token"));
+    }
+    std::string td = ctx_.registry.options().trust_domain;
+    auto worker = identity::VerifySvid(field("actor_token"), ctx_.keys.Resolver(), td,
+                                       "spiffe://" + td, ctx_.clock);
+    if (!worker.ok()) return TokenError(InvalidArgument(worker.status().message(), "actor_token"));
+    if (!worker->cnf_jkt) {
+      return TokenError(InvalidArgument("must be key-bound (cnf.jkt)", "actor_token"));
+    }
+    grants::DelegationRequest ask;
+    ask.parent_grant_id = parent->grant_id;
+    ask.requesting_agent = caller.svid.agent_name;
+    ask.child_agent = worker->agent_name;
+    ask.child_jkt = *worker->cnf_jkt;
+    std::string scope = field("scope");
+    for (size_t pos = 0; pos <= scope.size();) {
+      size_t end = scope.find(' ', pos);
+      if (end == std::string::npos) end = scope.size();
+      if (end > pos) ask.scope.actions.push_back(scope.substr(pos, end - pos));
+      pos = end + 1;
+    }
+    // A single resource parameter is what a form can carry without repeated
+    // keys; several are separated by spaces.
+    std::string resources = field("resource");
+    for (size_t pos = 0; pos <= resources.size() && !resources.empty();) {
+      size_t end = resources.find(' ', pos);
+      if (end == std::string::npos) end = resources.size();
+      if (end > pos) ask.scope.resources.push_back(resources.substr(pos, end - pos));
+      pos = end + 1;
+    }
+    if (std::string ttl = field("ttl"); !ttl.empty()) {
+      auto d = ParseDuration(ttl);
+      if (!d.ok()) return TokenError(InvalidArgument(d.status().message(), "ttl"));
+      ask.ttl = *d;
+    }
+    auto child = ctx_.grants.Delegate(ask);
+    if (!child.ok()) {
+      if (child.status().code() == StatusCode::kInvalidArgument) {
+        return TokenError(child.status(), "invalid_scope");
+      }
+      return ErrorResponse(ctx_, child.status());
+    }
+    auto token = ctx_.grants.MintToken(child->id);
+    if (!token.ok()) return ErrorResponse(ctx_, token.status());
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(child->expires_at -
+                                                                 ctx_.clock.Now());
+    json::object out{{"access_token", *token},
+                     {"issued_token_type", kGrantTokenTypeUri},
+                     {"token_type", "DPoP"},
+                     {"expires_in", static_cast<int64_t>(std::max<int64_t>(0, secs.count()))},
+                     {"scope", scope},
+                     {"grant_id", child->id}};
+    Response r = Response::Json(200, out);
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+  }
+
+  // ---- admin routes
+
+  Response AdminGet(Request& req) {
+    if (Status st = OnlyQueryParams(req, {}); !st.ok()) return ErrorResponse(ctx_, st);
+    auto grant = ctx_.grants.Get(req.params["id"]);
+    if (!grant.ok()) return ErrorResponse(ctx_, grant.status());
+    return Response::Json(200, GrantToJson(*grant, ctx_.clock.Now()));
+  }
+
+  Response List(Request& req) {
+    if (Status st = OnlyQueryParams(req, {"agent", "active"}); !st.ok()) {
+      return ErrorResponse(ctx_, st);
+    }
+    std::optional<std::string> agent;
+    if (auto it = req.query.find("agent"); it != req.query.end()) {
+      if (Status st = identity::ValidateAgentName(it->second); !st.ok()) {
+        return ErrorResponse(ctx_, InvalidArgument(st.message(), "agent"));
+      }
+      agent = it->second;
+    }
+    bool active_only = false;
+    if (auto it = req.query.find("active"); it != req.query.end()) {
+      if (it->second != "true" && it->second != "false") {
+        return ErrorResponse(ctx_, InvalidArgument("must be true or false", "active"));
+      }
+      active_only = it->second == "true";
+    }
+    std::vector<std::string> ids;
+    Status st = ctx_.store.Read([&](store::Transaction& txn) -> Status {
+      std::string sql = "SELECT id FROM grants";
+      std::vector<store::SqlValue> params;
+      if (agent) {
+        sql += " WHERE agent = $1";
+        params.emplace_back(*agent);
+      }
+      // Constant SQL per filter (statements are cached by their text).
+      sql += " ORDER BY created_at DESC, id LIMIT " + std::to_string(kMaxAdminList);
+      WARDEN_ASSIGN_OR_RETURN(auto rows, txn.Query(sql, params));
+      for (const auto& row : rows.rows) {
+        WARDEN_ASSIGN_OR_RETURN(auto id, store::AsText(row.at(0)));
+        ids.push_back(std::move(id));
+      }
+      return OkStatus();
+    });
+    if (!st.ok()) return ErrorResponse(ctx_, st);
+    TimePoint now = ctx_.clock.Now();
+    json::array out;
+    for (const auto& id : ids) {
+      auto grant = ctx_.grants.Get(id);
+      if (!grant.ok()) return ErrorResponse(ctx_, grant.status());
+      if (active_only && grant->EffectiveStatus(now) != grants::GrantStatus::kActive) continue;
+      out.push_back(GrantToJson(*grant, now));
+    }
+    return Response::Json(200, json::object{{"grants", std::move(out)}});
+  }
+
+  Response Revoke(Request& req) {
+    if (Status st = OnlyQueryParams(req, {}); !st.ok()) return ErrorResponse(ctx_, st);
+    std::optional<std::string> reason;
+    if (auto bad = ReadOptionalBodyString(ctx_, req, "reason", &reason)) return std::move(*bad);
+    std::string id = req.params["id"];
+    auto grant = ctx_.grants.Revoke(id, kAdminActor, reason.value_or("revoked by an administrator"));
+    if (!grant.ok()) return ErrorResponse(ctx_, grant.status());
+    return Response::Json(200, GrantToJson(*grant, ctx_.clock.Now()));
+  }
+
+ private:
+  // Verifies `Authorization: DPoP <svid>` and the single DPoP proof of the
+  // SVID's key for this request. Returns the 401 to send, or nullopt.
+  std::optional<Response> Authenticate(const Request& req, AgentCaller* caller) {
+    auto authz = req.Header("authorization");
+    if (!authz) return Challenge(ctx_, "", Unauthenticated("missing Authorization: DPoP <svid>"));
+    if (!StartsWithNoCase(*authz, "DPoP ")) {
+      return Challenge(ctx_, "invalid_token",
+                       Unauthenticated("the Authorization scheme must be DPoP"));
+    }
+    std::string_view token = authz->substr(5);
+    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+    std::string td = ctx_.registry.options().trust_domain;
+    auto svid =
+        identity::VerifySvid(token, ctx_.keys.Resolver(), td, "spiffe://" + td, ctx_.clock);
+    if (!svid.ok()) {
+      if (svid.status().code() != StatusCode::kUnauthenticated) {
+        return ErrorResponse(ctx_, svid.status());
+      }
+      return Challenge(ctx_, "invalid_token", svid.status());
+    }
+    if (!svid->cnf_jkt) {
+      return Challenge(ctx_, "invalid_token",
+                       Unauthenticated("the SVID is not key-bound (no cnf.jkt); request one "
+                                       "with public_key"));
+    }
+    std::optional<std::string_view> proof;
+    for (const auto& [name, value] : req.headers) {
+      if (name != "dpop") continue;
+      if (proof) {
+        return Challenge(ctx_, "invalid_dpop_proof",
+                         Unauthenticated("exactly one DPoP header is allowed"));
+      }
+      proof = value;
+    }
+    if (!proof) {
+      return Challenge(ctx_, "invalid_dpop_proof", Unauthenticated("missing DPoP proof header"));
+    }
+    auto host = req.Header("host");
+    if (!host || host->empty()) {
+      return ErrorResponse(ctx_, InvalidArgument("required to check the DPoP proof", "Host"));
+    }
+    std::string htu = std::string(ctx_.options.tls_cert.empty() ? "http://" : "https://") +
+                      std::string(*host) + req.path;
+    crypto::DpopCheck check;
+    check.htm = req.method;
+    check.htu = htu;
+    check.access_token = token;
+    check.expected_jkt = *svid->cnf_jkt;
+    check.now = ctx_.clock.Now();
+    auto verified = crypto::VerifyDpopProof(*proof, check, ctx_.dpop_replay);
+    if (!verified.ok()) {
+      if (verified.status().code() == StatusCode::kUnauthenticated) {
+        return Challenge(ctx_, "invalid_dpop_proof", verified.status());
+      }
+      if (verified.status().code() == StatusCode::kInvalidArgument) {
+        return ErrorResponse(ctx_, InvalidArgument(verified.status().message(), "Host"));
+      }
+      return ErrorResponse(ctx_, verified.status());
+    }
+    caller->svid = std::move(*svid);
+    caller->token = std::string(token);
+    caller->jkt = std::move(verified->jkt);
+    return std::nullopt;
+  }
+
+  // The grant, if it belongs to the caller; another agent's grant is
+  // NotFound so ids cannot be probed.
+  Result<grants::Grant> OwnGrant(const std::string& id, const AgentCaller& caller) {
+    auto grant = ctx_.grants.Get(id);
+    if (!grant.ok()) return grant.status();
+    if (grant->agent != caller.svid.agent_name) return NotFound("grant " + id + " not found");
+    return grant;
+  }
+
+  // 200/201 with a freshly minted token for an active grant.
+  Response Issued(const grants::Grant& grant, unsigned http_status) {
+    auto token = ctx_.grants.MintToken(grant.id);
+    if (!token.ok()) return ErrorResponse(ctx_, token.status());
+    json::object out{{"id", grant.id},
+                     {"status", "active"},
+                     {"token", *token},
+                     {"token_type", "DPoP"},
+                     {"task", grant.intent.task},
+                     {"scope", grants::ScopeToJson(grant.scope)},
+                     {"expires_at", FormatRfc3339(grant.expires_at)}};
+    if (grant.approval_id) out["approval_id"] = *grant.approval_id;
+    Response r = Response::Json(http_status, out);
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+  }
+
+  // The agent's view of its grant now. A pending grant whose approval was
+  // granted is activated here (the approval is consumed for exactly this
+  // agent, intent and scope). nullopt when still pending and !answer_pending.
+  std::optional<Response> AgentView(const std::string& id, const std::string& agent,
+                                    bool answer_pending) {
+    auto grant = ctx_.grants.Get(id);
+    if (!grant.ok()) return ErrorResponse(ctx_, grant.status());
+    TimePoint now = ctx_.clock.Now();
+    switch (grant->EffectiveStatus(now)) {
+      case grants::GrantStatus::kActive:
+        return Issued(*grant, 200);
+      case grants::GrantStatus::kCompleted:
+      case grants::GrantStatus::kRevoked:
+      case grants::GrantStatus::kExpired: {
+        Status gone = FailedPrecondition(
+            "grant " + id + " is " +
+            std::string(grants::GrantStatusName(grant->EffectiveStatus(now))) +
+            (grant->end_reason ? ": " + *grant->end_reason : std::string()));
+        return Response::Error(gone, 410);
+      }
+      case grants::GrantStatus::kPendingApproval:
+        break;
+    }
+    if (!grant->approval_id) return ErrorResponse(ctx_, Internal("pending grant without approval"));
+    const std::string& approval_id = *grant->approval_id;
+    auto approval = ctx_.approvals.Get(approval_id);
+    if (!approval.ok()) return ErrorResponse(ctx_, approval.status());
+    switch (approval->EffectiveStatus(now)) {
+      case approvals::ApprovalStatus::kPending: {
+        if (!answer_pending) return std::nullopt;
+        json::object out{{"id", grant->id},
+                         {"status", "pending_approval"},
+                         {"approval_id", approval_id},
+                         {"approval_expires_at", FormatRfc3339(approval->expires_at)}};
+        Response r = Response::Json(202, out);
+        r.headers.emplace_back("Retry-After", "2");
+        return r;
+      }
+      case approvals::ApprovalStatus::kDenied: {
+        Status denied = PermissionDenied(
+            "approval " + approval_id + " for grant " + id + " was denied" +
+            (approval->reason ? ": " + *approval->reason : std::string()));
+        return ErrorResponse(ctx_, denied);
+      }
+      case approvals::ApprovalStatus::kExpired:
+        return Response::Error(
+            FailedPrecondition("approval " + approval_id + " for grant " + id +
+                               " expired before it was decided and used; request a new grant"),
+            410);
+      case approvals::ApprovalStatus::kUsed:
+      case approvals::ApprovalStatus::kApproved:
+        break;
+    }
+    std::string actor = "agent:" + agent;
+    std::string subject = ApprovalSubject(grant->spiffe_id, grant->intent, grant->scope);
+    auto used = ctx_.approvals.Consume(approval_id, subject, actor);
+    if (!used.ok()) {
+      // A concurrent poll of the same grant may have consumed and activated it.
+      auto again = ctx_.grants.Get(id);
+      if (again.ok() && again->EffectiveStatus(ctx_.clock.Now()) == grants::GrantStatus::kActive) {
+        return Issued(*again, 200);
+      }
+      return ErrorResponse(ctx_, used.status());
+    }
+    auto active = ctx_.grants.Activate(id, approval_id, actor);
+    if (!active.ok()) return ErrorResponse(ctx_, active.status());
+    return Issued(*active, 200);
+  }
+
+  // RFC 6749 section 5.2 error body for /v1/token.
+  Response TokenError(const Status& why, std::string_view code = "invalid_request") {
+    json::object out{{"error", code}, {"error_description", why.message()}};
+    if (!why.field().empty()) out["error_field"] = why.field();
+    Response r = Response::Json(400, out);
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+  }
+
+  ApiContext& ctx_;
+};
+
+}  // namespace
+
+Status RegisterGrantRoutes(Router& router, ApiContext& ctx) {
+  auto h = std::make_shared<GrantHandlers>(ctx);
+  auto bind = [h](Response (GrantHandlers::*fn)(Request&)) {
+    return [h, fn](Request& r) { return ((*h).*fn)(r); };
+  };
+  auto admin = [&](Response (GrantHandlers::*fn)(Request&)) {
+    return ctx.auth.Require(bind(fn));
+  };
+  WARDEN_RETURN_IF_ERROR(router.Add("POST", "/v1/grants", bind(&GrantHandlers::Create)));
+  WARDEN_RETURN_IF_ERROR(router.Add("GET", "/v1/grants", admin(&GrantHandlers::List)));
+  WARDEN_RETURN_IF_ERROR(router.Add("GET", "/v1/grants/{id}", bind(&GrantHandlers::Get)));
+  WARDEN_RETURN_IF_ERROR(
+      router.Add("POST", "/v1/grants/{id}/complete", bind(&GrantHandlers::Complete)));
+  WARDEN_RETURN_IF_ERROR(
+      router.Add("POST", "/v1/grants/{id}/revoke", admin(&GrantHandlers::Revoke)));
+  WARDEN_RETURN_IF_ERROR(router.Add("POST", "/v1/token", bind(&GrantHandlers::Exchange)));
+  return OkStatus();
+}
+
+}  // namespace warden::server::internal
