@@ -277,14 +277,6 @@ int ApprovalDecide(const Context& ctx, const ApprovalArgs& args, const std::stri
   return kExitOk;
 }
 
-CLI::Validator NotEmpty() {
-  return CLI::Validator(
-      [](std::string& value) -> std::string {
-        return value.empty() ? std::string("must not be empty") : std::string();
-      },
-      "", "NONEMPTY");
-}
-
 }  // namespace
 
 void AddApprovalCommands(CLI::App& app, Context& ctx, std::function<int()>& action) {
@@ -300,7 +292,7 @@ void AddApprovalCommands(CLI::App& app, Context& ctx, std::function<int()>& acti
   CLI::App* approver = app.add_subcommand("approver", "Manage the humans who decide approvals");
   approver->require_subcommand(1);
   auto add_name = [&](CLI::App* sub) {
-    sub->add_option("NAME", args->name, "Approver name")->required()->check(NotEmpty());
+    sub->add_option("NAME", args->name, "Approver name")->required()->check(NonEmpty());
   };
 
   CLI::App* add = approver->add_subcommand(
@@ -322,7 +314,7 @@ void AddApprovalCommands(CLI::App& app, Context& ctx, std::function<int()>& acti
   CLI::App* approval = app.add_subcommand("approval", "Review and decide human approvals");
   approval->require_subcommand(1);
   auto add_id = [&](CLI::App* sub) {
-    sub->add_option("ID", args->id, "Approval id (apr_...)")->required()->check(NotEmpty());
+    sub->add_option("ID", args->id, "Approval id (apr_...)")->required()->check(NonEmpty());
   };
 
   CLI::App* list = approval->add_subcommand("list", "List approvals (pending ones by default)");
@@ -360,7 +352,7 @@ void AddApprovalCommands(CLI::App& app, Context& ctx, std::function<int()>& acti
     sub->add_option("--reason", args->reason, "Why (recorded with the decision)")
         ->required()
         ->type_name("TEXT")
-        ->check(NotEmpty());
+        ->check(NonEmpty());
     sub->add_option("--approver-token-file", args->approver_token_file,
                     std::string("File holding your approver token (default: ") +
                         kApproverTokenEnv + ")")

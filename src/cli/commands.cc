@@ -34,6 +34,15 @@ Result<std::string> ResolveToken(const GlobalOptions& global) {
   return token;
 }
 
+// CLI11's required() accepts an empty word; names and ids must not be empty.
+CLI::Validator NonEmpty() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        return value.empty() ? std::string("must not be empty") : std::string();
+      },
+      "", "NONEMPTY");
+}
+
 Result<ApiClient> Connect(const GlobalOptions& global, bool stop_on_interrupt) {
   WARDEN_ASSIGN_OR_RETURN(std::string token, ResolveToken(global));
   HttpClientOptions options;
@@ -75,14 +84,6 @@ int Serve(const Context& ctx, const ServeArgs& args) {
   if (args.workload_socket_opt->count() > 0) options.workload_socket = args.workload_socket;
   options.config_file = args.config;
   return server::RunServe(options);
-}
-
-CLI::Validator NonEmpty() {
-  return CLI::Validator(
-      [](std::string& value) -> std::string {
-        return value.empty() ? std::string("must not be empty") : std::string();
-      },
-      "", "NONEMPTY");
 }
 
 CLI::Validator ExpiresValidator() {

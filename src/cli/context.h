@@ -13,6 +13,7 @@
 
 namespace CLI {
 class App;
+class Validator;
 }
 namespace warden::crypto {
 class SigningKey;
@@ -45,6 +46,9 @@ struct Context {
 // The admin token: --token or WARDEN_TOKEN, else the first line of
 // DATA/admin.token. Unauthenticated (naming the places looked at) when none.
 Result<std::string> ResolveToken(const GlobalOptions& global);
+
+// Refuses an empty argument ("" passes CLI11's required()).
+CLI::Validator NonEmpty();
 
 // An API client for --server with the resolved token.
 Result<ApiClient> Connect(const GlobalOptions& global, bool stop_on_interrupt = false);

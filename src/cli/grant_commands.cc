@@ -32,15 +32,6 @@ const json::object& AsObject(const json::value& v) {
   return v.is_object() ? v.get_object() : kEmpty;
 }
 
-// Refuses "" for the ID argument (CLI11's required() accepts an empty word).
-CLI::Validator NonEmptyId() {
-  return CLI::Validator(
-      [](std::string& value) -> std::string {
-        return value.empty() ? std::string("must not be empty") : std::string();
-      },
-      "", "NONEMPTY");
-}
-
 std::string GrantPath(const std::string& id) { return "/v1/grants/" + UrlEscape(id); }
 
 // "a, b" for a JSON array of strings under `key` of `scope`.
@@ -284,7 +275,7 @@ void AddGrantCommands(CLI::App& app, Context& ctx, std::function<int()>& action)
     sub->add_flag("--json", ctx.global.json, "Print the server's JSON instead of text");
   };
   auto add_id = [&](CLI::App* sub) {
-    sub->add_option("ID", args->id, "Grant id (grt_...)")->required()->check(NonEmptyId());
+    sub->add_option("ID", args->id, "Grant id (grt_...)")->required()->check(NonEmpty());
   };
 
   CLI::App* grant = app.add_subcommand("grant", "Inspect and revoke agents' grants");
@@ -335,7 +326,7 @@ void AddGrantCommands(CLI::App& app, Context& ctx, std::function<int()>& action)
       workload->add_subcommand("complete", "End a grant: the task is done");
   complete->add_option("GRANT_ID", wargs->grant_id, "Grant id (grt_...)")
       ->required()
-      ->check(NonEmptyId());
+      ->check(NonEmpty());
   add_agent(complete);
   complete->callback(
       [act, c, wargs] { *act = [c, wargs] { return WorkloadComplete(*c, *wargs); }; });
