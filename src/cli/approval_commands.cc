@@ -34,11 +34,6 @@ struct ApprovalArgs {
   std::string approver_token_file;  // approve/deny --approver-token-file
 };
 
-const json::object& AsObject(const json::value& v) {
-  static const json::object kEmpty;
-  return v.is_object() ? v.get_object() : kEmpty;
-}
-
 // The array member `key` of a list response, or nullptr.
 const json::array* ArrayOf(const json::value& v, std::string_view key) {
   const json::value* items = AsObject(v).if_contains(key);
@@ -285,9 +280,7 @@ void AddApprovalCommands(CLI::App& app, Context& ctx, std::function<int()>& acti
   // The callbacks run during parsing, after this function has returned.
   std::function<int()>* act = &action;
   Context* c = &ctx;
-  auto add_json = [&](CLI::App* sub) {
-    sub->add_flag("--json", ctx.global.json, "Print the server's JSON instead of text");
-  };
+  auto add_json = [&](CLI::App* sub) { AddJsonFlag(sub, ctx.global); };
 
   CLI::App* approver = app.add_subcommand("approver", "Manage the humans who decide approvals");
   approver->require_subcommand(1);

@@ -34,6 +34,10 @@ Result<std::string> ResolveToken(const GlobalOptions& global) {
   return token;
 }
 
+void AddJsonFlag(CLI::App* sub, GlobalOptions& global) {
+  sub->add_flag("--json", global.json, "Print the server's JSON instead of text");
+}
+
 // CLI11's required() accepts an empty word; names and ids must not be empty.
 CLI::Validator NonEmpty() {
   return CLI::Validator(
@@ -124,9 +128,7 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   app.add_option("--cacert", g.cacert, "PEM file of CAs trusted for an https:// server")
       ->type_name("FILE");
 
-  auto add_json = [&](CLI::App* sub) {
-    sub->add_flag("--json", g.json, "Print the server's JSON instead of text");
-  };
+  auto add_json = [&](CLI::App* sub) { AddJsonFlag(sub, g); };
 
   // warden serve
   CLI::App* serve = app.add_subcommand("serve", "Run the Warden server in the foreground");

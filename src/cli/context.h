@@ -47,6 +47,9 @@ struct Context {
 // DATA/admin.token. Unauthenticated (naming the places looked at) when none.
 Result<std::string> ResolveToken(const GlobalOptions& global);
 
+// Adds the --json flag every read command takes.
+void AddJsonFlag(CLI::App* sub, GlobalOptions& global);
+
 // Refuses an empty argument ("" passes CLI11's required()).
 CLI::Validator NonEmpty();
 

@@ -27,11 +27,6 @@ struct GrantArgs {
   std::string reason;  // revoke --reason
 };
 
-const json::object& AsObject(const json::value& v) {
-  static const json::object kEmpty;
-  return v.is_object() ? v.get_object() : kEmpty;
-}
-
 std::string GrantPath(const std::string& id) { return "/v1/grants/" + UrlEscape(id); }
 
 // "a, b" for a JSON array of strings under `key` of `scope`.
@@ -271,9 +266,7 @@ void AddGrantCommands(CLI::App& app, Context& ctx, std::function<int()>& action)
   auto args = std::make_shared<GrantArgs>();
   std::function<int()>* act = &action;
   Context* c = &ctx;
-  auto add_json = [&](CLI::App* sub) {
-    sub->add_flag("--json", ctx.global.json, "Print the server's JSON instead of text");
-  };
+  auto add_json = [&](CLI::App* sub) { AddJsonFlag(sub, ctx.global); };
   auto add_id = [&](CLI::App* sub) {
     sub->add_option("ID", args->id, "Grant id (grt_...)")->required()->check(NonEmpty());
   };

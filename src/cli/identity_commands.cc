@@ -141,8 +141,7 @@ int KeysRotate(const Context& ctx, const KeysArgs& args) {
     *ctx.out << PrettyJson(*rotated);
     return kExitOk;
   }
-  const json::object empty;
-  const json::object& r = rotated->is_object() ? rotated->get_object() : empty;
+  const json::object& r = AsObject(*rotated);
   *ctx.out << "signing key rotated\n"
            << FormatKeyValues({{"kid", JsonText(r, "kid")},
                                {"alg", JsonText(r, "alg")},
@@ -163,8 +162,7 @@ int AgentJoinToken(const Context& ctx, const AgentArgs& args, const std::string&
     *ctx.out << PrettyJson(*created);
     return kExitOk;
   }
-  const json::object empty;
-  const json::object& t = created->is_object() ? created->get_object() : empty;
+  const json::object& t = AsObject(*created);
   // The secret alone on stdout, so `TOKEN=$(warden agent join-token NAME)` works;
   // the rest is for the human.
   *ctx.out << JsonText(t, "token") << "\n";

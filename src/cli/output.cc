@@ -197,6 +197,11 @@ std::string FormatError(const Status& status) {
   return out;
 }
 
+const json::object& AsObject(const json::value& v) {
+  static const json::object kEmpty;
+  return v.is_object() ? v.get_object() : kEmpty;
+}
+
 std::string JsonText(const json::object& obj, std::string_view key) {
   const json::value* v = obj.if_contains(key);
   if (v == nullptr || v->is_null()) return "-";

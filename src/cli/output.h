@@ -38,4 +38,8 @@ std::string FormatError(const Status& status);
 // numbers in decimal, arrays of strings joined with ", ", absent as "-".
 std::string JsonText(const json::object& obj, std::string_view key);
 
+// `v` as an object, or an empty object when it is not one (so JsonText then
+// shows "-" for every member of an unexpected answer).
+const json::object& AsObject(const json::value& v);
+
 }  // namespace warden::cli
