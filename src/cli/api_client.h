@@ -9,11 +9,20 @@
 #include <string>
 #include <string_view>
 
-#include "cli/http_client.h"
+#include "warden/net/http_client.h"
 #include "warden/core/json.h"
 #include "warden/core/status.h"
 
 namespace warden::cli {
+
+// The HTTP client lives in the net module; the CLI names it unqualified.
+using net::HttpClient;
+using net::HttpClientOptions;
+using net::HttpRequest;
+using net::HttpResponse;
+using net::ParseServerUrl;
+using net::ServerUrl;
+
 
 inline constexpr std::chrono::milliseconds kDefaultTimeout{30'000};
 

@@ -1,8 +1,8 @@
-// HttpClient: the `warden` command's blocking HTTP/1.1 and HTTPS client for
-// talking to `warden serve`, over TCP or its Unix domain socket. One
-// connection per request, a deadline on every request (name resolution
-// included), certificate and host name verification for https. Private to
-// the cli module.
+// HttpClient: Warden's blocking HTTP/1.1 and HTTPS client, used by the
+// `warden` command to talk to `warden serve` (over TCP or its Unix domain
+// socket) and by the gateway to reach upstream services. One connection per
+// request, a deadline on every request (name resolution included),
+// certificate and host name verification for https.
 // Thread-safety: one HttpClient per thread; calls must not overlap.
 #pragma once
 
@@ -19,7 +19,7 @@
 
 #include "warden/core/status.h"
 
-namespace warden::cli {
+namespace warden::net {
 
 // A server base address: "http://host:port", "https://host:port" or
 // "unix:/path/to/socket".
@@ -100,4 +100,4 @@ class HttpClient {
   bool interrupted_ = false;
 };
 
-}  // namespace warden::cli
+}  // namespace warden::net

@@ -1,4 +1,4 @@
-#include "cli/http_client.h"
+#include "warden/net/http_client.h"
 
 #include <gtest/gtest.h>
 
@@ -21,7 +21,7 @@
 
 #include "cli/api_client.h"
 
-namespace warden::cli {
+namespace warden::net {
 namespace {
 
 namespace asio = boost::asio;
@@ -224,7 +224,7 @@ TEST(HttpClientTest, ApiClientTurnsErrorBodiesIntoStatus) {
   });
   auto http = HttpClient::Create(server.url(), {});
   ASSERT_TRUE(http.ok());
-  ApiClient api(std::move(http).value(), "tok");
+  cli::ApiClient api(std::move(http).value(), "tok");
   auto r = api.Call("GET", "/v1/agents/x");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
@@ -392,4 +392,4 @@ TEST_F(UnixSocketDir, UnreachableUnixSocketIsPermissionDenied) {
 }
 
 }  // namespace
-}  // namespace warden::cli
+}  // namespace warden::net

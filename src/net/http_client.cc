@@ -1,4 +1,4 @@
-#include "cli/http_client.h"
+#include "warden/net/http_client.h"
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -18,7 +18,7 @@
 #include <functional>
 #include <utility>
 
-namespace warden::cli {
+namespace warden::net {
 namespace {
 
 namespace asio = boost::asio;
@@ -29,7 +29,7 @@ using tcp = asio::ip::tcp;
 using local = asio::local::stream_protocol;
 using SteadyTime = std::chrono::steady_clock::time_point;
 
-constexpr std::string_view kUserAgent = "warden-cli/" WARDEN_VERSION;
+constexpr std::string_view kUserAgent = "warden/" WARDEN_VERSION;
 
 bool IsHostChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' || c == '_';
@@ -468,4 +468,4 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request,
   return RoundTrip(ex, *tls, req, options_.max_response_bytes, abort);
 }
 
-}  // namespace warden::cli
+}  // namespace warden::net
