@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "warden/crypto/jwt.h"
+
 namespace warden::identity {
 namespace {
 
@@ -263,6 +265,22 @@ Status ValidateTrustDomain(std::string_view trust_domain) {
 
 std::string SpiffeIdFor(std::string_view trust_domain, std::string_view name) {
   return "spiffe://" + std::string(trust_domain) + "/agent/" + std::string(name);
+}
+
+Result<std::string> AgentNameFromSpiffeId(std::string_view sub, std::string_view trust_domain) {
+  const std::string prefix = "spiffe://" + std::string(trust_domain) + "/agent/";
+  if (sub.substr(0, prefix.size()) != prefix) {
+    return Unauthenticated("token subject " + crypto::QuoteUntrusted(sub) +
+                           " is not an agent of trust domain \"" + std::string(trust_domain) +
+                           "\"");
+  }
+  std::string_view name = sub.substr(prefix.size());
+  Status valid = ValidateAgentName(name);
+  if (!valid.ok()) {
+    return Unauthenticated("token subject " + crypto::QuoteUntrusted(sub) +
+                           " has an invalid agent name: " + valid.message());
+  }
+  return std::string(name);
 }
 
 }  // namespace warden::identity

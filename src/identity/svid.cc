@@ -71,22 +71,6 @@ Status CheckActive(const Agent& agent, TimePoint now) {
   return Internal("unknown agent status");
 }
 
-// "spiffe://<td>/agent/<name>" -> <name>, validated.
-Result<std::string> AgentNameFromSubject(std::string_view sub, std::string_view trust_domain) {
-  const std::string prefix = "spiffe://" + std::string(trust_domain) + "/agent/";
-  if (sub.substr(0, prefix.size()) != prefix) {
-    return Unauthenticated("token subject " + QuoteUntrusted(sub) +
-                           " is not an agent of trust domain \"" + std::string(trust_domain) +
-                           "\"");
-  }
-  std::string_view name = sub.substr(prefix.size());
-  Status valid = ValidateAgentName(name);
-  if (!valid.ok()) {
-    return Unauthenticated("token subject " + QuoteUntrusted(sub) +
-                           " has an invalid agent name: " + valid.message());
-  }
-  return std::string(name);
-}
 
 }  // namespace
 
@@ -158,7 +142,7 @@ Result<VerifiedSvid> VerifySvid(std::string_view token, const crypto::KeyResolve
   if (sub == nullptr) return Unauthenticated("token has no \"sub\" claim");
   if (!sub->is_string()) return Unauthenticated("claim \"sub\" must be a string");
   out.spiffe_id = std::string(sub->as_string());
-  WARDEN_ASSIGN_OR_RETURN(out.agent_name, AgentNameFromSubject(out.spiffe_id, trust_domain));
+  WARDEN_ASSIGN_OR_RETURN(out.agent_name, AgentNameFromSpiffeId(out.spiffe_id, trust_domain));
 
   const auto* jti = jwt.claims.if_contains("jti");
   if (jti == nullptr) return Unauthenticated("token has no \"jti\" claim");

@@ -3,6 +3,7 @@
 #include <ctime>
 #include <memory>
 
+#include "server/internal/caller_auth.h"
 #include "server/internal/log.h"
 #include "warden/approvals/approval.h"
 #include "warden/audit/audit_log.h"
@@ -109,22 +110,6 @@ json::object GrantContext(const grants::Intent& intent, TimePoint now) {
   return ctx;
 }
 
-// An agent authenticated by its key-bound SVID and a DPoP proof of that key.
-struct AgentCaller {
-  identity::VerifiedSvid svid;
-  std::string token;  // the SVID as presented
-  std::string jkt;    // the proven key's thumbprint (= svid.cnf_jkt)
-};
-
-// A 401 with the RFC 9449 challenge. `error` empty: no credentials at all.
-Response Challenge(ApiContext& ctx, std::string_view error, const Status& why) {
-  Response r = ErrorResponse(ctx, Unauthenticated(why.message()));
-  std::string value = "DPoP algs=\"EdDSA ES256\"";
-  if (!error.empty()) value += ", error=\"" + std::string(error) + "\"";
-  r.headers.emplace_back("WWW-Authenticate", std::move(value));
-  return r;
-}
-
 class GrantHandlers {
  public:
   explicit GrantHandlers(ApiContext& ctx) : ctx_(ctx) {}
@@ -132,8 +117,8 @@ class GrantHandlers {
   // ---- agent routes
 
   Response Create(Request& req) {
-    AgentCaller caller;
-    if (auto refused = Authenticate(req, &caller)) return std::move(*refused);
+    SvidCaller caller;
+    if (auto refused = AuthenticateSvid(ctx_, req, &caller)) return std::move(*refused);
     if (Status st = OnlyQueryParams(req, {}); !st.ok()) return ErrorResponse(ctx_, st);
     if (auto bad = RequireJsonContentType(req)) return std::move(*bad);
     auto body = ParseBody(ctx_, req);
@@ -252,11 +237,11 @@ class GrantHandlers {
   // GET /v1/grants/{id}: the agent's own view (DPoP) or the admin view.
   Response Get(Request& req) {
     auto authz = req.Header("authorization");
-    if (!authz || !StartsWithNoCase(*authz, "DPoP ")) {
+    if (!authz || !IsDpopAuthorization(*authz)) {
       return ctx_.auth.Require([this](Request& r) { return AdminGet(r); })(req);
     }
-    AgentCaller caller;
-    if (auto refused = Authenticate(req, &caller)) return std::move(*refused);
+    SvidCaller caller;
+    if (auto refused = AuthenticateSvid(ctx_, req, &caller)) return std::move(*refused);
     if (Status st = OnlyQueryParams(req, {"wait"}); !st.ok()) return ErrorResponse(ctx_, st);
     std::chrono::seconds wait(0);
     if (auto it = req.query.find("wait"); it != req.query.end() && it->second != "0") {
@@ -306,8 +291,8 @@ class GrantHandlers {
   }
 
   Response Complete(Request& req) {
-    AgentCaller caller;
-    if (auto refused = Authenticate(req, &caller)) return std::move(*refused);
+    SvidCaller caller;
+    if (auto refused = AuthenticateSvid(ctx_, req, &caller)) return std::move(*refused);
     if (Status st = OnlyQueryParams(req, {}); !st.ok()) return ErrorResponse(ctx_, st);
     std::string id = req.params["id"];
     if (auto own = OwnGrant(id, caller); !own.ok()) return ErrorResponse(ctx_, own.status());
@@ -320,8 +305,8 @@ class GrantHandlers {
   // parent grant (presented by its own agent with a DPoP proof of its key),
   // the actor token the worker's key-bound SVID.
   Response Exchange(Request& req) {
-    AgentCaller caller;
-    if (auto refused = Authenticate(req, &caller)) return std::move(*refused);
+    SvidCaller caller;
+    if (auto refused = AuthenticateSvid(ctx_, req, &caller)) return std::move(*refused);
     if (Status st = OnlyQueryParams(req, {}); !st.ok()) return TokenError(st);
     auto ct = req.Header("content-type");
     if (!ct || !StartsWithNoCase(*ct, "application/x-www-form-urlencoded")) {
@@ -491,74 +476,9 @@ class GrantHandlers {
   }
 
  private:
-  // Verifies `Authorization: DPoP <svid>` and the single DPoP proof of the
-  // SVID's key for this request. Returns the 401 to send, or nullopt.
-  std::optional<Response> Authenticate(const Request& req, AgentCaller* caller) {
-    auto authz = req.Header("authorization");
-    if (!authz) return Challenge(ctx_, "", Unauthenticated("missing Authorization: DPoP <svid>"));
-    if (!StartsWithNoCase(*authz, "DPoP ")) {
-      return Challenge(ctx_, "invalid_token",
-                       Unauthenticated("the Authorization scheme must be DPoP"));
-    }
-    std::string_view token = authz->substr(5);
-    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-    std::string td = ctx_.registry.options().trust_domain;
-    auto svid =
-        identity::VerifySvid(token, ctx_.keys.Resolver(), td, "spiffe://" + td, ctx_.clock);
-    if (!svid.ok()) {
-      if (svid.status().code() != StatusCode::kUnauthenticated) {
-        return ErrorResponse(ctx_, svid.status());
-      }
-      return Challenge(ctx_, "invalid_token", svid.status());
-    }
-    if (!svid->cnf_jkt) {
-      return Challenge(ctx_, "invalid_token",
-                       Unauthenticated("the SVID is not key-bound (no cnf.jkt); request one "
-                                       "with public_key"));
-    }
-    std::optional<std::string_view> proof;
-    for (const auto& [name, value] : req.headers) {
-      if (name != "dpop") continue;
-      if (proof) {
-        return Challenge(ctx_, "invalid_dpop_proof",
-                         Unauthenticated("exactly one DPoP header is allowed"));
-      }
-      proof = value;
-    }
-    if (!proof) {
-      return Challenge(ctx_, "invalid_dpop_proof", Unauthenticated("missing DPoP proof header"));
-    }
-    auto host = req.Header("host");
-    if (!host || host->empty()) {
-      return ErrorResponse(ctx_, InvalidArgument("required to check the DPoP proof", "Host"));
-    }
-    std::string htu = std::string(ctx_.options.tls_cert.empty() ? "http://" : "https://") +
-                      std::string(*host) + req.path;
-    crypto::DpopCheck check;
-    check.htm = req.method;
-    check.htu = htu;
-    check.access_token = token;
-    check.expected_jkt = *svid->cnf_jkt;
-    check.now = ctx_.clock.Now();
-    auto verified = crypto::VerifyDpopProof(*proof, check, ctx_.dpop_replay);
-    if (!verified.ok()) {
-      if (verified.status().code() == StatusCode::kUnauthenticated) {
-        return Challenge(ctx_, "invalid_dpop_proof", verified.status());
-      }
-      if (verified.status().code() == StatusCode::kInvalidArgument) {
-        return ErrorResponse(ctx_, InvalidArgument(verified.status().message(), "Host"));
-      }
-      return ErrorResponse(ctx_, verified.status());
-    }
-    caller->svid = std::move(*svid);
-    caller->token = std::string(token);
-    caller->jkt = std::move(verified->jkt);
-    return std::nullopt;
-  }
-
   // The grant, if it belongs to the caller; another agent's grant is
   // NotFound so ids cannot be probed.
-  Result<grants::Grant> OwnGrant(const std::string& id, const AgentCaller& caller) {
+  Result<grants::Grant> OwnGrant(const std::string& id, const SvidCaller& caller) {
     auto grant = ctx_.grants.Get(id);
     if (!grant.ok()) return grant.status();
     if (grant->agent != caller.svid.agent_name) return NotFound("grant " + id + " not found");

@@ -106,4 +106,9 @@ Status ValidateTrustDomain(std::string_view trust_domain);
 // "spiffe://<trust_domain>/agent/<name>"; arguments must be valid.
 std::string SpiffeIdFor(std::string_view trust_domain, std::string_view name);
 
+// The inverse: "spiffe://<trust_domain>/agent/<name>" -> <name>, validated.
+// Unauthenticated (it judges a token's subject) naming what is wrong.
+Result<std::string> AgentNameFromSpiffeId(std::string_view spiffe_id,
+                                          std::string_view trust_domain);
+
 }  // namespace warden::identity
