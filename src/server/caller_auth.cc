@@ -15,10 +15,12 @@ std::string_view TokenOf(std::string_view authorization) {
   return token;
 }
 
-// Checks the request's single DPoP proof against `token` and `jkt`.
-// Returns the response to send on failure.
+// Checks the request's single DPoP proof against `token` and `jkt`, bound
+// to `target` or else to the request itself. Returns the response to send
+// on failure.
 std::optional<Response> CheckProof(ApiContext& ctx, const Request& req, std::string_view token,
-                                   std::string_view jkt) {
+                                   std::string_view jkt,
+                                   const std::optional<ProofTarget>& target = std::nullopt) {
   std::optional<std::string_view> proof;
   for (const auto& [name, value] : req.headers) {
     if (name != "dpop") continue;
@@ -31,16 +33,21 @@ std::optional<Response> CheckProof(ApiContext& ctx, const Request& req, std::str
   if (!proof) {
     return DpopChallenge(ctx, "invalid_dpop_proof", Unauthenticated("missing DPoP proof header"));
   }
-  auto host = req.Header("host");
-  if (!host || host->empty()) {
-    return ErrorResponse(ctx, InvalidArgument("required to check the DPoP proof", "Host"));
+  std::string htu;
+  if (target) {
+    htu = target->uri;
+  } else {
+    auto host = req.Header("host");
+    if (!host || host->empty()) {
+      return ErrorResponse(ctx, InvalidArgument("required to check the DPoP proof", "Host"));
+    }
+    // The URI the client addressed: scheme from our listener, authority from
+    // Host, path without the query (RFC 9449 4.3 compares without it).
+    htu = std::string(ctx.options.tls_cert.empty() ? "http://" : "https://") +
+          std::string(*host) + req.path;
   }
-  // The URI the client addressed: scheme from our listener, authority from
-  // Host, path without the query (RFC 9449 4.3 compares without it).
-  std::string htu = std::string(ctx.options.tls_cert.empty() ? "http://" : "https://") +
-                    std::string(*host) + req.path;
   crypto::DpopCheck check;
-  check.htm = req.method;
+  check.htm = target ? std::string_view(target->method) : std::string_view(req.method);
   check.htu = htu;
   check.access_token = token;
   check.expected_jkt = jkt;
@@ -109,7 +116,8 @@ std::optional<Response> AuthenticateSvid(ApiContext& ctx, const Request& req,
 }
 
 std::optional<Response> AuthenticateGrant(ApiContext& ctx, const Request& req,
-                                          GrantCaller* caller) {
+                                          GrantCaller* caller,
+                                          const std::optional<ProofTarget>& target) {
   auto authz = req.Header("authorization");
   if (!authz) {
     return DpopChallenge(ctx, "", Unauthenticated("missing Authorization: DPoP <grant token>"));
@@ -132,7 +140,7 @@ std::optional<Response> AuthenticateGrant(ApiContext& ctx, const Request& req,
   auto agent =
       identity::AgentNameFromSpiffeId(claims->subject, ctx.registry.options().trust_domain);
   if (!agent.ok()) return DpopChallenge(ctx, "invalid_token", agent.status());
-  if (auto refused = CheckProof(ctx, req, token, claims->jkt)) return refused;
+  if (auto refused = CheckProof(ctx, req, token, claims->jkt, target)) return refused;
   caller->claims = std::move(*claims);
   caller->agent = std::move(*agent);
   caller->token = std::string(token);

@@ -40,10 +40,20 @@ Response DpopChallenge(ApiContext& ctx, std::string_view error, const Status& wh
 // (401, or 400 for a missing Host), nullopt on success.
 std::optional<Response> AuthenticateSvid(ApiContext& ctx, const Request& req, SvidCaller* caller);
 
+// The request a DPoP proof must be bound to when it is not the request
+// itself: a check endpoint judges another request (its method and its full
+// URI "scheme://host/path", query ignored).
+struct ProofTarget {
+  std::string method;
+  std::string uri;
+};
+
 // Verifies the grant token (signature, typ, issuer, audience, expiry, the
-// revocation set) and its proof. A grant that ended is 401 invalid_token
-// with the reason. Returns the response to send on failure, nullopt on success.
+// revocation set) and its proof (for `target` when given, else for `req`).
+// A grant that ended is 401 invalid_token with the reason. Returns the
+// response to send on failure, nullopt on success.
 std::optional<Response> AuthenticateGrant(ApiContext& ctx, const Request& req,
-                                          GrantCaller* caller);
+                                          GrantCaller* caller,
+                                          const std::optional<ProofTarget>& target = std::nullopt);
 
 }  // namespace warden::server::internal
