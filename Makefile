@@ -24,7 +24,7 @@ build: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release
 
-run: build
+run: build node-deps
 	@scripts/run-demo
 
 test: node-deps

@@ -7,6 +7,8 @@
 
 #include "cli/context.h"
 #include "cli/output.h"
+#include "cli/workload_agent.h"
+#include "cli/workload_delegate_command.h"
 
 #include "warden/server/options.h"
 #include "warden/server/server.h"
@@ -305,6 +307,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   join->callback([&] { action = [&] { return WorkloadJoin(ctx, workload_args); }; });
 
   AddGrantCommands(app, ctx, action);
+  AddWorkloadMcpCommand(app, ctx, action);
+  AddWorkloadDelegateCommand(app, ctx, action);
   AddApprovalCommands(app, ctx, action);
 
   // warden audit ...

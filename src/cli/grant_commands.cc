@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "cli/output.h"
+#include "cli/workload_agent.h"
 #include "warden/core/time_format.h"
 #include "warden/crypto/dpop.h"
 #include "warden/crypto/signing_key.h"
@@ -144,56 +145,6 @@ int GrantRevoke(const Context& ctx, const GrantArgs& args) {
   return kExitOk;
 }
 
-constexpr auto kDefaultGrantWait = std::chrono::minutes(5);
-constexpr std::chrono::seconds kLongPollStep{30};
-
-// The agent's side of a grant call: a fresh key-bound SVID from the Workload
-// API socket and a DPoP proof for exactly this method and URL, so the SVID is
-// useless to anyone without the key.
-class AgentCaller {
- public:
-  static Result<AgentCaller> Create(const Context& ctx, const WorkloadArgs& args) {
-    WARDEN_ASSIGN_OR_RETURN(auto key, crypto::SigningKey::LoadPem(args.key_file));
-    HttpClientOptions options;
-    options.cacert_file = ctx.global.cacert;
-    options.stop_on_interrupt = true;
-    WARDEN_ASSIGN_OR_RETURN(auto http, HttpClient::Create(ctx.global.server, options));
-    std::string base = http->url().ToString();
-    return AgentCaller(ctx, args, std::move(key), ApiClient(std::move(http), ""), std::move(base));
-  }
-
-  Result<json::value> Call(std::string_view method, const std::string& target,
-                           const json::value* body,
-                           std::chrono::milliseconds timeout = kDefaultTimeout) {
-    WARDEN_ASSIGN_OR_RETURN(json::value svid_answer, RequestSvid(ctx_, args_, &key_));
-    const json::value* svid =
-        svid_answer.is_object() ? svid_answer.get_object().if_contains("svid") : nullptr;
-    if (svid == nullptr || !svid->is_string()) {
-      return Internal("the Workload API answered without an SVID");
-    }
-    std::string token(svid->get_string());
-    std::string path = target.substr(0, target.find('?'));
-    WARDEN_ASSIGN_OR_RETURN(std::string proof,
-                            crypto::CreateDpopProof(key_, method, base_ + path,
-                                                    SystemClock::Instance().Now(), token));
-    return api_.CallWithHeaders(method, target, body,
-                                {{"Authorization", "DPoP " + token}, {"DPoP", proof}}, timeout);
-  }
-
-  bool interrupted() const { return api_.interrupted(); }
-
- private:
-  AgentCaller(const Context& ctx, const WorkloadArgs& args, crypto::SigningKey key, ApiClient api,
-              std::string base)
-      : ctx_(ctx), args_(args), key_(std::move(key)), api_(std::move(api)), base_(std::move(base)) {}
-
-  const Context& ctx_;
-  const WorkloadArgs& args_;
-  crypto::SigningKey key_;
-  ApiClient api_;
-  std::string base_;
-};
-
 // Prints a grant answer: the token alone, or the JSON with --json.
 int PrintIssued(const Context& ctx, const json::value& answer) {
   const json::object& g = AsObject(answer);
@@ -208,12 +159,8 @@ int PrintIssued(const Context& ctx, const json::value& answer) {
 }
 
 int WorkloadGrant(const Context& ctx, const WorkloadArgs& args) {
-  std::ifstream in(args.intent_file, std::ios::binary);
-  if (!in) return ctx.Fail(NotFound("cannot read intent file " + args.intent_file));
-  std::stringstream text;
-  text << in.rdbuf();
-  auto intent = ParseJson(text.str());
-  if (!intent.ok()) return ctx.Fail(intent.status().WithContext(args.intent_file));
+  auto intent = ReadIntentFile(args.intent_file);
+  if (!intent.ok()) return ctx.Fail(intent.status());
   std::chrono::seconds wait = kDefaultGrantWait;
   if (!args.wait.empty()) {
     auto parsed = ParseDuration(args.wait);
@@ -222,26 +169,11 @@ int WorkloadGrant(const Context& ctx, const WorkloadArgs& args) {
   }
   auto caller = AgentCaller::Create(ctx, args);
   if (!caller.ok()) return ctx.Fail(caller.status());
-  auto answer = caller->Call("POST", "/v1/grants", &*intent);
-  if (!answer.ok()) return ctx.Fail(answer.status());
-  // Pending approval: long-poll the grant until a human decides or --wait ends.
-  const auto deadline = std::chrono::steady_clock::now() + wait;
-  std::string id = JsonText(AsObject(*answer), "id");
-  while (JsonText(AsObject(*answer), "status") == "pending_approval") {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      if (ctx.global.json) *ctx.out << PrettyJson(*answer);
-      return ctx.Fail(DeadlineExceeded(
-          "grant " + id + " is still waiting for approval " +
-          JsonText(AsObject(*answer), "approval_id") + "; run the command again to keep waiting"));
-    }
-    *ctx.err << "warden: grant " << SanitizeForTerminal(id) << " waits for approval "
-             << SanitizeForTerminal(JsonText(AsObject(*answer), "approval_id")) << "\n";
-    auto left = std::chrono::duration_cast<std::chrono::seconds>(
-        deadline - std::chrono::steady_clock::now());
-    auto step = std::clamp(left, std::chrono::seconds(1), kLongPollStep);
-    answer = caller->Call("GET", GrantPath(id) + "?wait=" + FormatDuration(step), nullptr,
-                          step + std::chrono::seconds(15));
-    if (!answer.ok()) return ctx.Fail(answer.status());
+  json::value pending;
+  auto answer = ObtainGrant(ctx, *caller, *intent, wait, &pending);
+  if (!answer.ok()) {
+    if (ctx.global.json && !pending.is_null()) *ctx.out << PrettyJson(pending);
+    return ctx.Fail(answer.status());
   }
   return PrintIssued(ctx, *answer);
 }

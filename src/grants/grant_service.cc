@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "warden/approvals/approval_queue.h"
 #include "warden/audit/audit_log.h"
 #include "warden/core/json.h"
 #include "warden/core/random.h"
@@ -365,16 +366,31 @@ Result<Grant> GrantService::Get(std::string_view grant_id) {
   return std::move(*out);
 }
 
-Result<std::vector<Grant>> GrantService::ListActive(std::string_view agent) {
+Result<std::vector<Grant>> GrantService::List(const GrantFilter& filter) {
+  if (filter.agent) WARDEN_RETURN_IF_ERROR(ValidateAgentField(*filter.agent, "agent"));
+  if (filter.limit < 1 || filter.limit > 1000) {
+    return InvalidArgument("must be between 1 and 1000", "limit");
+  }
   const TimePoint now = clock_.Now();
+  // One constant statement per filter shape (statements are cached by text).
+  std::string sql = "SELECT " + std::string(kColumns) + " FROM grants";
+  std::vector<store::SqlValue> params;
+  std::string sep = " WHERE ";
+  if (filter.agent) {
+    params.emplace_back(*filter.agent);
+    sql += sep + "agent = $" + std::to_string(params.size());
+    sep = " AND ";
+  }
+  if (filter.active_only) {
+    params.emplace_back(UnixMicros(now));
+    sql += sep + "status = 'active' AND expires_at > $" + std::to_string(params.size());
+  }
+  params.emplace_back(filter.limit);
+  sql += " ORDER BY created_at DESC, id LIMIT $" + std::to_string(params.size());
   std::vector<Grant> out;
-  Status written = store_.Read([&](store::Transaction& txn) -> Status {
-    WARDEN_ASSIGN_OR_RETURN(
-        store::Rows rows,
-        txn.Query("SELECT " + std::string(kColumns) +
-                      " FROM grants WHERE agent = $1 AND status = 'active' AND expires_at > $2 "
-                      "ORDER BY created_at DESC, id",
-                  {std::string(agent), UnixMicros(now)}));
+  Status read = store_.Read([&](store::Transaction& txn) -> Status {
+    out.clear();
+    WARDEN_ASSIGN_OR_RETURN(store::Rows rows, txn.Query(sql, params));
     for (const auto& row : rows.rows) {
       WARDEN_ASSIGN_OR_RETURN(Grant g, RowFrom(row));
       g.spiffe_id = SpiffeId(g.agent);
@@ -382,12 +398,20 @@ Result<std::vector<Grant>> GrantService::ListActive(std::string_view agent) {
     }
     return OkStatus();
   });
-  WARDEN_RETURN_IF_ERROR(written);
+  WARDEN_RETURN_IF_ERROR(read);
   return out;
 }
 
-Result<Grant> GrantService::Activate(std::string_view grant_id, std::string_view approval_id,
-                                     std::string_view actor) {
+Result<std::vector<Grant>> GrantService::ListActive(std::string_view agent) {
+  GrantFilter filter;
+  filter.agent = std::string(agent);
+  filter.active_only = true;
+  return List(filter);
+}
+
+Result<Grant> GrantService::ActivateWithApproval(std::string_view grant_id,
+                                                 std::string_view approval_id,
+                                                 std::string_view actor) {
   WARDEN_RETURN_IF_ERROR(ValidateActor(actor));
   const TimePoint now = TruncateToMicros(clock_.Now());
   Grant g;
@@ -405,6 +429,13 @@ Result<Grant> GrantService::Activate(std::string_view grant_id, std::string_view
     }
     WARDEN_ASSIGN_OR_RETURN(AgentRow agent, LoadAgent(txn, g.agent));
     WARDEN_RETURN_IF_ERROR(RequireActiveAgent(agent, g.agent, now));
+    // The subject is recomputed from the stored intent and scope, not read
+    // from intent_sha256: the approval must match what will be authorized.
+    // Any error below, including the consume's refusal, rolls back both.
+    WARDEN_RETURN_IF_ERROR(approvals::ConsumeInTransaction(
+                               txn, approval_id, BindingHash(SpiffeId(g.agent), g.intent, g.scope),
+                               actor, now)
+                               .status());
     // The task's time starts when the agent can act, not when it asked.
     g.expires_at = CapExpiry(now, g.intent.ttl, options_.max_ttl, agent.expires_at);
     WARDEN_ASSIGN_OR_RETURN(
@@ -587,148 +618,170 @@ Result<int64_t> GrantService::ExpireDue() {
   return count;
 }
 
-Result<Grant> GrantService::Delegate(const DelegationRequest& request) {
+Result<Grant> GrantService::BuildChild(store::Transaction& txn, const DelegationRequest& request,
+                                       TimePoint now) {
   WARDEN_RETURN_IF_ERROR(ValidateAgentField(request.child_agent, "child_agent"));
   WARDEN_RETURN_IF_ERROR(ValidateJkt(request.child_jkt, "child_jkt"));
   if (request.ttl && request.ttl->count() <= 0) return InvalidArgument("must be positive", "ttl");
+  Grant child;
+  WARDEN_ASSIGN_OR_RETURN(Grant parent, MustLoadGrant(txn, request.parent_grant_id));
+  if (parent.agent != request.requesting_agent) {
+    return PermissionDenied("grant " + parent.id + " belongs to agent " + Quoted(parent.agent) +
+                            "; only it may delegate from it");
+  }
+  if (parent.EffectiveStatus(now) != GrantStatus::kActive) return NotLive(parent, now);
+  WARDEN_ASSIGN_OR_RETURN(AgentRow delegator, LoadAgent(txn, parent.agent));
+  WARDEN_RETURN_IF_ERROR(RequireActiveAgent(delegator, parent.agent, now));
+  if (parent.depth + 1 > options_.max_depth) {
+    return InvalidArgument("delegation depth " + std::to_string(parent.depth + 1) +
+                               " exceeds the maximum " + std::to_string(options_.max_depth),
+                           "depth");
+  }
+  // Narrowing: every requested element must already be in the parent.
+  const Scope& want = request.scope;
+  if (want.actions.empty() || want.actions.size() > kMaxActions) {
+    return InvalidArgument("must hold 1 to 64 entries", "scope.actions");
+  }
+  if (want.resources.size() > kMaxResources) {
+    return InvalidArgument("must hold at most 64 entries", "scope.resources");
+  }
+  auto check_subset = [](const std::vector<std::string>& wanted,
+                         const std::vector<std::string>& allowed, std::string_view field,
+                         std::string_view noun) -> Status {
+    std::set<std::string_view> have(allowed.begin(), allowed.end());
+    std::set<std::string_view> seen;
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      const std::string f = std::string(field) + "[" + std::to_string(i) + "]";
+      if (!have.contains(wanted[i])) {
+        return InvalidArgument(crypto::QuoteUntrusted(wanted[i]) +
+                                   " is not in the parent grant's " + std::string(noun),
+                               f);
+      }
+      if (!seen.insert(wanted[i]).second) {
+        return InvalidArgument(Quoted(wanted[i]) + " is listed twice", f);
+      }
+    }
+    return OkStatus();
+  };
+  WARDEN_RETURN_IF_ERROR(
+      check_subset(want.actions, parent.scope.actions, "scope.actions", "actions"));
+  WARDEN_RETURN_IF_ERROR(
+      check_subset(want.resources, parent.scope.resources, "scope.resources", "resources"));
+  // An empty list could be read downstream as "no resource restriction";
+  // refusing it when the parent names resources keeps the child narrower.
+  if (want.resources.empty() && !parent.scope.resources.empty()) {
+    return InvalidArgument("must name at least one of the parent grant's resources",
+                           "scope.resources");
+  }
+
+  TimePoint expires_at = parent.expires_at;
+  if (request.ttl) {
+    expires_at = now + *request.ttl;
+    if (expires_at > parent.expires_at) {
+      return InvalidArgument(FormatDuration(*request.ttl) + " would end at " +
+                                 FormatRfc3339Exact(expires_at) +
+                                 ", after the parent grant expires at " +
+                                 FormatRfc3339Exact(parent.expires_at),
+                             "ttl");
+    }
+  }
+  Limits limits = request.limits;
+  if (limits.max_calls) {
+    if (*limits.max_calls < 1 || *limits.max_calls > kMaxCallsLimit) {
+      return InvalidArgument("must be between 1 and 1000000", "limits.max_calls");
+    }
+    if (parent.max_calls && *limits.max_calls > *parent.max_calls) {
+      return InvalidArgument(std::to_string(*limits.max_calls) +
+                                 " is more than the parent grant's max_calls " +
+                                 std::to_string(*parent.max_calls),
+                             "limits.max_calls");
+    }
+  } else {
+    limits.max_calls = parent.max_calls;
+  }
+  if (limits.max_spend) {
+    WARDEN_ASSIGN_OR_RETURN(int64_t want_spend,
+                            ParseSpend(*limits.max_spend, "limits.max_spend"));
+    if (parent.max_spend) {
+      WARDEN_ASSIGN_OR_RETURN(int64_t have_spend,
+                              ParseSpend(*parent.max_spend, "limits.max_spend"));
+      if (want_spend > have_spend) {
+        return InvalidArgument(Quoted(*limits.max_spend) +
+                                   " is more than the parent grant's max_spend " +
+                                   Quoted(*parent.max_spend),
+                               "limits.max_spend");
+      }
+    }
+  } else {
+    limits.max_spend = parent.max_spend;
+  }
+
+  WARDEN_ASSIGN_OR_RETURN(AgentRow agent, LoadAgent(txn, request.child_agent));
+  WARDEN_RETURN_IF_ERROR(RequireActiveAgent(agent, request.child_agent, now));
+  if (agent.environment != parent.intent.environment) {
+    return InvalidArgument("agent " + Quoted(request.child_agent) + " is registered for " +
+                               Quoted(agent.environment) + ", the parent grant is for " +
+                               Quoted(parent.intent.environment),
+                           "child_agent");
+  }
+  expires_at = std::min(expires_at, agent.expires_at);
+
+  child.agent = request.child_agent;
+  child.spiffe_id = SpiffeId(child.agent);
+  child.intent = parent.intent;
+  child.intent.scope = want;
+  child.intent.limits = limits;
+  child.intent.ttl = std::max(std::chrono::seconds(1),
+                              std::chrono::duration_cast<std::chrono::seconds>(expires_at - now));
+  child.scope = want;
+  child.intent_sha256 = BindingHash(child.spiffe_id, child.intent, child.scope);
+  child.status = GrantStatus::kActive;
+  child.jkt = request.child_jkt;
+  child.parent_id = parent.id;
+  child.root_id = parent.root_id;
+  child.depth = parent.depth + 1;
+  child.on_behalf_of = parent.on_behalf_of;
+  child.max_calls = limits.max_calls;
+  child.max_spend = limits.max_spend;
+  child.policy_hash = request.policy_hash.value_or(parent.policy_hash);
+  if (child.policy_hash.empty()) return InvalidArgument("must not be empty", "policy_hash");
+  child.created_at = now;
+  child.expires_at = expires_at;
+  return child;
+}
+
+Result<Grant> GrantService::PlanDelegation(const DelegationRequest& request) {
+  const TimePoint now = TruncateToMicros(clock_.Now());
+  Grant child;
+  Status read = store_.Read([&](store::Transaction& txn) -> Status {
+    WARDEN_ASSIGN_OR_RETURN(child, BuildChild(txn, request, now));
+    return OkStatus();
+  });
+  WARDEN_RETURN_IF_ERROR(read);
+  return child;
+}
+
+Result<Grant> GrantService::Delegate(const DelegationRequest& request) {
   const TimePoint now = TruncateToMicros(clock_.Now());
   Grant child;
   Status written = store_.Write([&](store::Transaction& txn) -> Status {
-    WARDEN_ASSIGN_OR_RETURN(Grant parent, MustLoadGrant(txn, request.parent_grant_id));
-    if (parent.agent != request.requesting_agent) {
-      return PermissionDenied("grant " + parent.id + " belongs to agent " + Quoted(parent.agent) +
-                              "; only it may delegate from it");
-    }
-    if (parent.EffectiveStatus(now) != GrantStatus::kActive) return NotLive(parent, now);
-    WARDEN_ASSIGN_OR_RETURN(AgentRow delegator, LoadAgent(txn, parent.agent));
-    WARDEN_RETURN_IF_ERROR(RequireActiveAgent(delegator, parent.agent, now));
-    if (parent.depth + 1 > options_.max_depth) {
-      return InvalidArgument("delegation depth " + std::to_string(parent.depth + 1) +
-                                 " exceeds the maximum " + std::to_string(options_.max_depth),
-                             "depth");
-    }
-    // Narrowing: every requested element must already be in the parent.
-    const Scope& want = request.scope;
-    if (want.actions.empty() || want.actions.size() > kMaxActions) {
-      return InvalidArgument("must hold 1 to 64 entries", "scope.actions");
-    }
-    if (want.resources.size() > kMaxResources) {
-      return InvalidArgument("must hold at most 64 entries", "scope.resources");
-    }
-    auto check_subset = [](const std::vector<std::string>& wanted,
-                           const std::vector<std::string>& allowed, std::string_view field,
-                           std::string_view noun) -> Status {
-      std::set<std::string_view> have(allowed.begin(), allowed.end());
-      std::set<std::string_view> seen;
-      for (size_t i = 0; i < wanted.size(); ++i) {
-        const std::string f = std::string(field) + "[" + std::to_string(i) + "]";
-        if (!have.contains(wanted[i])) {
-          return InvalidArgument(crypto::QuoteUntrusted(wanted[i]) +
-                                     " is not in the parent grant's " + std::string(noun),
-                                 f);
-        }
-        if (!seen.insert(wanted[i]).second) {
-          return InvalidArgument(Quoted(wanted[i]) + " is listed twice", f);
-        }
-      }
-      return OkStatus();
-    };
-    WARDEN_RETURN_IF_ERROR(
-        check_subset(want.actions, parent.scope.actions, "scope.actions", "actions"));
-    WARDEN_RETURN_IF_ERROR(
-        check_subset(want.resources, parent.scope.resources, "scope.resources", "resources"));
-    // An empty list could be read downstream as "no resource restriction";
-    // refusing it when the parent names resources keeps the child narrower.
-    if (want.resources.empty() && !parent.scope.resources.empty()) {
-      return InvalidArgument("must name at least one of the parent grant's resources",
-                             "scope.resources");
-    }
-
-    TimePoint expires_at = parent.expires_at;
-    if (request.ttl) {
-      expires_at = now + *request.ttl;
-      if (expires_at > parent.expires_at) {
-        return InvalidArgument(FormatDuration(*request.ttl) + " would end at " +
-                                   FormatRfc3339Exact(expires_at) +
-                                   ", after the parent grant expires at " +
-                                   FormatRfc3339Exact(parent.expires_at),
-                               "ttl");
-      }
-    }
-    Limits limits = request.limits;
-    if (limits.max_calls) {
-      if (*limits.max_calls < 1 || *limits.max_calls > kMaxCallsLimit) {
-        return InvalidArgument("must be between 1 and 1000000", "limits.max_calls");
-      }
-      if (parent.max_calls && *limits.max_calls > *parent.max_calls) {
-        return InvalidArgument(std::to_string(*limits.max_calls) +
-                                   " is more than the parent grant's max_calls " +
-                                   std::to_string(*parent.max_calls),
-                               "limits.max_calls");
-      }
-    } else {
-      limits.max_calls = parent.max_calls;
-    }
-    if (limits.max_spend) {
-      WARDEN_ASSIGN_OR_RETURN(int64_t want_spend,
-                              ParseSpend(*limits.max_spend, "limits.max_spend"));
-      if (parent.max_spend) {
-        WARDEN_ASSIGN_OR_RETURN(int64_t have_spend,
-                                ParseSpend(*parent.max_spend, "limits.max_spend"));
-        if (want_spend > have_spend) {
-          return InvalidArgument(Quoted(*limits.max_spend) +
-                                     " is more than the parent grant's max_spend " +
-                                     Quoted(*parent.max_spend),
-                                 "limits.max_spend");
-        }
-      }
-    } else {
-      limits.max_spend = parent.max_spend;
-    }
-
-    WARDEN_ASSIGN_OR_RETURN(AgentRow agent, LoadAgent(txn, request.child_agent));
-    WARDEN_RETURN_IF_ERROR(RequireActiveAgent(agent, request.child_agent, now));
-    if (agent.environment != parent.intent.environment) {
-      return InvalidArgument("agent " + Quoted(request.child_agent) + " is registered for " +
-                                 Quoted(agent.environment) + ", the parent grant is for " +
-                                 Quoted(parent.intent.environment),
-                             "child_agent");
-    }
-    expires_at = std::min(expires_at, agent.expires_at);
-
+    // Every check is made again here, in the transaction that inserts: the
+    // parent may have ended since a PlanDelegation.
+    WARDEN_ASSIGN_OR_RETURN(child, BuildChild(txn, request, now));
     child.id = RandomId("grt");
-    child.agent = request.child_agent;
-    child.spiffe_id = SpiffeId(child.agent);
-    child.intent = parent.intent;
-    child.intent.scope = want;
-    child.intent.limits = limits;
-    child.intent.ttl = std::max(std::chrono::seconds(1),
-                                std::chrono::duration_cast<std::chrono::seconds>(expires_at - now));
-    child.scope = want;
-    child.intent_sha256 = BindingHash(child.spiffe_id, child.intent, child.scope);
-    child.status = GrantStatus::kActive;
-    child.jkt = request.child_jkt;
-    child.parent_id = parent.id;
-    child.root_id = parent.root_id;
-    child.depth = parent.depth + 1;
-    child.on_behalf_of = parent.on_behalf_of;
-    child.max_calls = limits.max_calls;
-    child.max_spend = limits.max_spend;
-    child.policy_hash = request.policy_hash.value_or(parent.policy_hash);
-    if (child.policy_hash.empty()) return InvalidArgument("must not be empty", "policy_hash");
-    child.created_at = now;
-    child.expires_at = expires_at;
     WARDEN_RETURN_IF_ERROR(InsertGrant(txn, child));
     return AppendEvent(txn, AgentActor(request.requesting_agent), "grant.delegated", child.id,
-                       {{"parent", parent.id},
+                       {{"parent", *child.parent_id},
                         {"root", child.root_id},
                         {"depth", child.depth},
-                        {"from_agent", parent.agent},
+                        {"from_agent", request.requesting_agent},
                         {"to_agent", child.agent},
                         {"scope", ScopeToJson(child.scope)},
                         {"expires_at", FormatRfc3339Exact(child.expires_at)},
                         {"jkt", child.jkt},
-                        {"limits", LimitsJson(child)}},
+                        {"limits", LimitsJson(child)},
+                        {"policy_hash", child.policy_hash},
+                        {"decision", request.decision}},
                        now);
   });
   WARDEN_RETURN_IF_ERROR(written);

@@ -3,9 +3,9 @@
 #include <set>
 #include <utility>
 
+#include "warden/approvals/approval.h"
 #include "warden/core/json.h"
 #include "warden/core/time_format.h"
-#include "warden/crypto/hash.h"
 #include "warden/identity/agent.h"
 
 namespace warden::grants {
@@ -258,7 +258,9 @@ std::string BindingHash(std::string_view agent_id, const Intent& intent, const S
   json::object o{{"agent", agent_id},
                  {"intent", IntentToJson(intent)},
                  {"scope", ScopeToJson(scope)}};
-  return crypto::Sha256Hex(CanonicalJson(o));
+  // The approval subject hash of kind "grant": one hash names the request in
+  // the grants table (intent_sha256) and in the approval that allowed it.
+  return approvals::ComputeSubjectSha256(approvals::ApprovalKind::kGrant, o);
 }
 
 }  // namespace warden::grants

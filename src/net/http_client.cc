@@ -11,6 +11,7 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
 #include <csignal>
@@ -341,7 +342,25 @@ Result<HttpResponse> RoundTrip(Exchange& ex, Stream& stream,
   out.status = static_cast<int>(res.result_int());
   out.content_type = std::string(res[http::field::content_type]);
   out.body = std::move(res.body());
+  for (const auto& field : res) {
+    out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
   return out;
+}
+
+// Header names must be RFC 9110 tokens and values free of CR, LF and NUL:
+// a value taken from a caller must never start a header or a request of its own.
+Status CheckHeader(std::string_view name, std::string_view value) {
+  if (name.empty()) return InvalidArgument("empty header name");
+  for (char c : name) {
+    bool token = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!token) return InvalidArgument("invalid character in header name");
+  }
+  if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+    return InvalidArgument("header " + std::string(name) + " has a CR, LF or NUL in its value");
+  }
+  return OkStatus();
 }
 
 // What a failed connect to a Unix socket means for the user.
@@ -362,6 +381,13 @@ Status UnixConnectError(const std::string& path, const boost::system::error_code
 }
 
 }  // namespace
+
+std::optional<std::string> HttpResponse::Header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (beast::iequals(k, name)) return v;
+  }
+  return std::nullopt;
+}
 
 Result<HttpResponse> HttpClient::Send(const HttpRequest& request,
                                       std::chrono::milliseconds timeout) {
@@ -394,7 +420,10 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request,
     req.set(http::field::content_type, "application/json");
     req.body() = request.body;
   }
-  for (const auto& [name, value] : request.headers) req.set(name, value);
+  for (const auto& [name, value] : request.headers) {
+    WARDEN_RETURN_IF_ERROR(CheckHeader(name, value));
+    req.set(name, value);
+  }
   req.prepare_payload();
 
   if (!url_.unix_path.empty()) {

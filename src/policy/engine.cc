@@ -72,6 +72,21 @@ Result<cedar::Record> ParseRequestContext(const json::value& context, const ceda
   return record;
 }
 
+void DropUndeclaredContext(const cedar::Schema* schema, std::string_view action_id,
+                           boost::json::object& context) {
+  if (schema == nullptr) return;
+  const cedar::ActionDef* def =
+      schema->FindAction(cedar::SchemaUid{"Action", std::string(action_id)});
+  if (def == nullptr) return;
+  for (auto it = context.begin(); it != context.end();) {
+    if (def->context.FindAttribute(it->key()) == nullptr) {
+      it = context.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 std::string_view OutcomeName(Outcome outcome) {
   switch (outcome) {
     case Outcome::kAllow: return "allow";

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <initializer_list>
 
+#include "server/internal/gateway_api.h"
+#include "server/internal/http_enforcement_api.h"
 #include "server/internal/log.h"
 #include "warden/audit/audit_log.h"
 #include "warden/core/json.h"
@@ -337,6 +339,8 @@ Status RegisterRoutes(Router& router, ApiContext& ctx) {
   WARDEN_RETURN_IF_ERROR(router.Add("GET", "/v1/audit", admin(bind(&Handlers::ListAudit))));
   WARDEN_RETURN_IF_ERROR(
       router.Add("GET", "/v1/audit/verify", admin(bind(&Handlers::VerifyAudit))));
+  WARDEN_RETURN_IF_ERROR(RegisterGatewayRoutes(router, ctx));
+  WARDEN_RETURN_IF_ERROR(RegisterHttpEnforcementRoutes(router, ctx));
   return OkStatus();
 }
 

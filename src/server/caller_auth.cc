@@ -2,6 +2,10 @@
 
 #include <utility>
 
+#include "server/internal/event_budget.h"
+#include "server/internal/log.h"
+#include "warden/audit/audit_log.h"
+#include "warden/core/text.h"
 #include "warden/crypto/dpop.h"
 #include "warden/identity/agent.h"
 
@@ -15,23 +19,72 @@ std::string_view TokenOf(std::string_view authorization) {
   return token;
 }
 
+// Why an agent's credentials were refused (401): the RFC 6750/9449 error
+// code of the challenge ("" when none were presented) and the reason.
+struct Failure {
+  std::string error;
+  std::string reason;
+};
+
+// A 401 challenge, remembering why in *failure for the audit log.
+Response Challenge(ApiContext& ctx, std::string_view error, const Status& why,
+                   std::optional<Failure>* failure) {
+  *failure = Failure{std::string(error), why.message()};
+  return DpopChallenge(ctx, error, why);
+}
+
+// The per-source budget of agent authentication failure events. ApiContext
+// has no slot for it, so it is one per process (created with the first
+// server's setting): a process serves one API, and a per-process budget
+// bounds the log the same way.
+EventBudget& FailureBudget(const ApiContext& ctx) {
+  static EventBudget budget(ctx.options.auth_failure_events_per_minute);
+  return budget;
+}
+
+// Audits a refused agent authentication as agent.auth_failed, within the
+// source address's budget (past it the event is only counted, and the count
+// goes with the next recorded one). The credential itself is never recorded,
+// nor any claim read from it: an unverified token names nobody.
+void RecordFailure(ApiContext& ctx, const Request& req, std::string_view credential,
+                   const Failure& failure) {
+  const std::string& remote = req.remote_address;
+  std::optional<int64_t> suppressed = FailureBudget(ctx).Admit(remote, ctx.clock.Now());
+  if (!suppressed) {
+    ctx.metrics.AuthEventSuppressed();
+    return;
+  }
+  audit::EventInput in{"anonymous@" + remote, "agent.auth_failed", "route:" + req.route, {}};
+  in.details["remote"] = remote;
+  in.details["route"] = req.method + " " + req.route;
+  in.details["credential"] = credential;
+  in.details["error"] = failure.error.empty() ? "missing_credentials" : failure.error;
+  in.details["reason"] = failure.reason;
+  if (*suppressed > 0) in.details["suppressed_since_last"] = *suppressed;
+  if (Status st = AuditEvent(ctx, in); !st.ok()) {
+    LogJson(spdlog::level::err, "cannot record agent.auth_failed",
+            {{"remote", remote}, {"error", st.ToString()}});
+  }
+}
+
 // Checks the request's single DPoP proof against `token` and `jkt`, bound
 // to `target` or else to the request itself. Returns the response to send
 // on failure.
 std::optional<Response> CheckProof(ApiContext& ctx, const Request& req, std::string_view token,
-                                   std::string_view jkt,
+                                   std::string_view jkt, std::optional<Failure>* failure,
                                    const std::optional<ProofTarget>& target = std::nullopt) {
   std::optional<std::string_view> proof;
   for (const auto& [name, value] : req.headers) {
     if (name != "dpop") continue;
     if (proof) {
-      return DpopChallenge(ctx, "invalid_dpop_proof",
-                           Unauthenticated("exactly one DPoP header is allowed"));
+      return Challenge(ctx, "invalid_dpop_proof",
+                       Unauthenticated("exactly one DPoP header is allowed"), failure);
     }
     proof = value;
   }
   if (!proof) {
-    return DpopChallenge(ctx, "invalid_dpop_proof", Unauthenticated("missing DPoP proof header"));
+    return Challenge(ctx, "invalid_dpop_proof", Unauthenticated("missing DPoP proof header"),
+                     failure);
   }
   std::string htu;
   if (target) {
@@ -55,7 +108,7 @@ std::optional<Response> CheckProof(ApiContext& ctx, const Request& req, std::str
   auto verified = crypto::VerifyDpopProof(*proof, check, ctx.dpop_replay);
   if (!verified.ok()) {
     if (verified.status().code() == StatusCode::kUnauthenticated) {
-      return DpopChallenge(ctx, "invalid_dpop_proof", verified.status());
+      return Challenge(ctx, "invalid_dpop_proof", verified.status(), failure);
     }
     if (verified.status().code() == StatusCode::kInvalidArgument) {
       return ErrorResponse(ctx, InvalidArgument(verified.status().message(), "Host"));
@@ -67,16 +120,7 @@ std::optional<Response> CheckProof(ApiContext& ctx, const Request& req, std::str
 
 }  // namespace
 
-bool IsDpopAuthorization(std::string_view value) {
-  constexpr std::string_view kScheme = "dpop ";
-  if (value.size() < kScheme.size()) return false;
-  for (size_t i = 0; i < kScheme.size(); ++i) {
-    char c = value[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != kScheme[i]) return false;
-  }
-  return true;
-}
+bool IsDpopAuthorization(std::string_view value) { return StartsWithNoCase(value, "DPoP "); }
 
 Response DpopChallenge(ApiContext& ctx, std::string_view error, const Status& why) {
   Response r = ErrorResponse(ctx, Unauthenticated(why.message()));
@@ -86,13 +130,17 @@ Response DpopChallenge(ApiContext& ctx, std::string_view error, const Status& wh
   return r;
 }
 
-std::optional<Response> AuthenticateSvid(ApiContext& ctx, const Request& req,
-                                         SvidCaller* caller) {
+namespace {
+
+std::optional<Response> CheckSvid(ApiContext& ctx, const Request& req, SvidCaller* caller,
+                                  std::optional<Failure>* failure) {
   auto authz = req.Header("authorization");
-  if (!authz) return DpopChallenge(ctx, "", Unauthenticated("missing Authorization: DPoP <svid>"));
+  if (!authz) {
+    return Challenge(ctx, "", Unauthenticated("missing Authorization: DPoP <svid>"), failure);
+  }
   if (!IsDpopAuthorization(*authz)) {
-    return DpopChallenge(ctx, "invalid_token",
-                         Unauthenticated("the Authorization scheme must be DPoP"));
+    return Challenge(ctx, "invalid_token",
+                     Unauthenticated("the Authorization scheme must be DPoP"), failure);
   }
   std::string_view token = TokenOf(*authz);
   std::string td = ctx.registry.options().trust_domain;
@@ -101,30 +149,32 @@ std::optional<Response> AuthenticateSvid(ApiContext& ctx, const Request& req,
     if (svid.status().code() != StatusCode::kUnauthenticated) {
       return ErrorResponse(ctx, svid.status());
     }
-    return DpopChallenge(ctx, "invalid_token", svid.status());
+    return Challenge(ctx, "invalid_token", svid.status(), failure);
   }
   if (!svid->cnf_jkt) {
-    return DpopChallenge(ctx, "invalid_token",
-                         Unauthenticated("the SVID is not key-bound (no cnf.jkt); request one "
-                                         "with public_key"));
+    return Challenge(ctx, "invalid_token",
+                     Unauthenticated("the SVID is not key-bound (no cnf.jkt); request one "
+                                     "with public_key"),
+                     failure);
   }
-  if (auto refused = CheckProof(ctx, req, token, *svid->cnf_jkt)) return refused;
+  if (auto refused = CheckProof(ctx, req, token, *svid->cnf_jkt, failure)) return refused;
   caller->jkt = *svid->cnf_jkt;
   caller->svid = std::move(*svid);
   caller->token = std::string(token);
   return std::nullopt;
 }
 
-std::optional<Response> AuthenticateGrant(ApiContext& ctx, const Request& req,
-                                          GrantCaller* caller,
-                                          const std::optional<ProofTarget>& target) {
+std::optional<Response> CheckGrant(ApiContext& ctx, const Request& req, GrantCaller* caller,
+                                   const std::optional<ProofTarget>& target,
+                                   std::optional<Failure>* failure) {
   auto authz = req.Header("authorization");
   if (!authz) {
-    return DpopChallenge(ctx, "", Unauthenticated("missing Authorization: DPoP <grant token>"));
+    return Challenge(ctx, "", Unauthenticated("missing Authorization: DPoP <grant token>"),
+                     failure);
   }
   if (!IsDpopAuthorization(*authz)) {
-    return DpopChallenge(ctx, "invalid_token",
-                         Unauthenticated("the Authorization scheme must be DPoP"));
+    return Challenge(ctx, "invalid_token",
+                     Unauthenticated("the Authorization scheme must be DPoP"), failure);
   }
   std::string_view token = TokenOf(*authz);
   auto claims = ctx.grants.VerifyToken(token);
@@ -135,16 +185,35 @@ std::optional<Response> AuthenticateGrant(ApiContext& ctx, const Request& req,
     if (code != StatusCode::kUnauthenticated && code != StatusCode::kFailedPrecondition) {
       return ErrorResponse(ctx, claims.status());
     }
-    return DpopChallenge(ctx, "invalid_token", claims.status());
+    return Challenge(ctx, "invalid_token", claims.status(), failure);
   }
   auto agent =
       identity::AgentNameFromSpiffeId(claims->subject, ctx.registry.options().trust_domain);
-  if (!agent.ok()) return DpopChallenge(ctx, "invalid_token", agent.status());
-  if (auto refused = CheckProof(ctx, req, token, claims->jkt, target)) return refused;
+  if (!agent.ok()) return Challenge(ctx, "invalid_token", agent.status(), failure);
+  if (auto refused = CheckProof(ctx, req, token, claims->jkt, failure, target)) return refused;
   caller->claims = std::move(*claims);
   caller->agent = std::move(*agent);
   caller->token = std::string(token);
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Response> AuthenticateSvid(ApiContext& ctx, const Request& req,
+                                         SvidCaller* caller) {
+  std::optional<Failure> failure;
+  std::optional<Response> refused = CheckSvid(ctx, req, caller, &failure);
+  if (refused && failure) RecordFailure(ctx, req, "svid", *failure);
+  return refused;
+}
+
+std::optional<Response> AuthenticateGrant(ApiContext& ctx, const Request& req,
+                                          GrantCaller* caller,
+                                          const std::optional<ProofTarget>& target) {
+  std::optional<Failure> failure;
+  std::optional<Response> refused = CheckGrant(ctx, req, caller, target, &failure);
+  if (refused && failure) RecordFailure(ctx, req, "grant", *failure);
+  return refused;
 }
 
 }  // namespace warden::server::internal

@@ -2,12 +2,14 @@
 
 #include <ctime>
 #include <memory>
+#include <optional>
 
 #include "server/internal/caller_auth.h"
 #include "server/internal/log.h"
 #include "warden/approvals/approval.h"
 #include "warden/audit/audit_log.h"
 #include "warden/core/json.h"
+#include "warden/core/text.h"
 #include "warden/core/time_format.h"
 #include "warden/identity/svid.h"
 #include "warden/server/errors.h"
@@ -28,18 +30,6 @@ json::array Strings(const std::vector<std::string>& values) {
   json::array out;
   for (const auto& v : values) out.emplace_back(v);
   return out;
-}
-
-bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    char a = s[i];
-    char b = prefix[i];
-    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
-    if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
-    if (a != b) return false;
-  }
-  return true;
 }
 
 // The admin view of a grant (never a token).
@@ -72,18 +62,10 @@ json::object GrantToJson(const grants::Grant& g, TimePoint now) {
   return out;
 }
 
-// What an approval of this grant is bound to: the agent, the exact intent and
-// the scope, under the "grant" kind (so it can never be used for a call).
-std::string ApprovalSubject(std::string_view spiffe_id, const grants::Intent& intent,
-                            const grants::Scope& scope) {
-  json::object subject{{"agent", spiffe_id},
-                       {"intent", grants::IntentToJson(intent)},
-                       {"scope", grants::ScopeToJson(scope)}};
-  return approvals::ComputeSubjectSha256(approvals::ApprovalKind::kGrant, subject);
-}
-
-// The Cedar context of a grant decision (the schema's `grant` action).
-json::object GrantContext(const grants::Intent& intent, TimePoint now) {
+// The Cedar context of a grant decision (the schema's `grant` action):
+// the intent, the time, and `delegation` ({depth: 0} for a root grant;
+// depth, parent_agent, parent_grant for a delegated one).
+json::object GrantContext(const grants::Intent& intent, TimePoint now, json::object delegation) {
   json::object ctx;
   ctx["task"] = intent.task;
   ctx["actions"] = Strings(intent.scope.actions);
@@ -107,7 +89,65 @@ json::object GrantContext(const grants::Intent& intent, TimePoint now) {
   // No risk signals are collected yet; policies can already be written
   // against the attribute.
   ctx["risk"] = int64_t{0};
+  ctx["delegation"] = std::move(delegation);
   return ctx;
+}
+
+// A grant decision with what the audit log and the refusal name.
+struct GrantDecision {
+  policy::DecisionResult result;
+  std::vector<std::string> reasons;             // deciding policies, by display name
+  std::vector<std::string> approval_policies;   // with needs_approval
+  json::object facts;  // audit details: decision, policies, errors, policy_set_hash
+};
+
+// Asks the policy engine whether `agent` may hold a grant for `intent`
+// (Action::"grant" on Task::"<task>"). Errors of the engine.
+Result<GrantDecision> DecideGrant(ApiContext& ctx, const identity::Agent& agent,
+                                  const grants::Intent& intent, json::object context) {
+  policy::DecisionInput input;
+  WARDEN_ASSIGN_OR_RETURN(
+      input.principal,
+      policy::RequestUid(
+          json::object{{"principal", json::object{{"type", "Agent"}, {"id", agent.name}}}},
+          "principal"));
+  input.action = cedar::EntityUid(cedar::EntityType("Action"), "grant");
+  input.resource = cedar::EntityUid(cedar::EntityType("Task"), intent.task);
+  auto bundle = ctx.policies.Current();
+  // A policy folder written before a context member existed keeps working.
+  policy::DropUndeclaredContext(bundle->schema.get(), "grant", context);
+  input.context = std::move(context);
+  input.agent = agent;
+  WARDEN_ASSIGN_OR_RETURN(policy::DecisionResult result,
+                          policy::Decide(bundle, input, ctx.clock.Now()));
+  GrantDecision d;
+  // Policies are named by their @id annotation where they have one, so
+  // the audit log and the agent see the names a policy author wrote.
+  auto names = [&](const std::vector<std::string>& ids) {
+    std::vector<std::string> out;
+    for (const auto& id : ids) out.push_back(result.bundle->DisplayName(id));
+    return out;
+  };
+  d.reasons = names(result.response.diagnostics.reasons);
+  d.approval_policies = names(result.approval_policies);
+  d.facts["decision"] = policy::OutcomeName(result.outcome);
+  d.facts["policies"] = Strings(d.reasons);
+  json::array erroring;
+  for (const auto& e : result.response.diagnostics.errors) erroring.emplace_back(e.policy_id);
+  d.facts["errors"] = std::move(erroring);
+  d.facts["policy_set_hash"] = result.policy_set_hash;
+  if (result.outcome == policy::Outcome::kNeedsApproval) {
+    d.facts["approval_policies"] = Strings(d.approval_policies);
+  }
+  d.result = std::move(result);
+  return d;
+}
+
+// "a, b" or `none` for an empty list.
+std::string Listed(const std::vector<std::string>& names, std::string_view none) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out.empty() ? std::string(none) : out;
 }
 
 class GrantHandlers {
@@ -129,54 +169,28 @@ class GrantHandlers {
     auto agent = ctx_.registry.Get(name);
     if (!agent.ok()) return ErrorResponse(ctx_, agent.status());
 
-    policy::DecisionInput input;
-    auto uids = policy::RequestUid(
-        json::object{{"principal", json::object{{"type", "Agent"}, {"id", name}}}}, "principal");
-    if (!uids.ok()) return ErrorResponse(ctx_, uids.status());
-    input.principal = *uids;
-    input.action = cedar::EntityUid(cedar::EntityType("Action"), "grant");
-    input.resource = cedar::EntityUid(cedar::EntityType("Task"), intent->task);
-    input.context = GrantContext(*intent, ctx_.clock.Now());
-    input.agent = *agent;
-    auto decision = ctx_.policies.Decide(input);
+    // A root grant is depth 0 of its chain (the `call` action says the same).
+    auto decision = DecideGrant(ctx_, *agent, *intent,
+                                GrantContext(*intent, ctx_.clock.Now(),
+                                             json::object{{"depth", int64_t{0}}}));
     if (!decision.ok()) return ErrorResponse(ctx_, decision.status());
+    const json::object& facts = decision->facts;
+    const std::vector<std::string>& reasons = decision->reasons;
 
-    const auto& diag = decision->response.diagnostics;
-    // Policies are named by their @id annotation where they have one, so
-    // the audit log and the agent see the names a policy author wrote.
-    auto names = [&](const std::vector<std::string>& ids) {
-      std::vector<std::string> out;
-      for (const auto& id : ids) out.push_back(decision->bundle->DisplayName(id));
-      return out;
-    };
-    std::vector<std::string> reasons = names(diag.reasons);
-    json::object facts;
-    facts["decision"] = policy::OutcomeName(decision->outcome);
-    facts["policies"] = Strings(reasons);
-    json::array erroring;
-    for (const auto& e : diag.errors) erroring.emplace_back(e.policy_id);
-    facts["errors"] = std::move(erroring);
-    facts["policy_set_hash"] = decision->policy_set_hash;
-    if (decision->outcome == policy::Outcome::kNeedsApproval) {
-      facts["approval_policies"] = Strings(names(decision->approval_policies));
-    }
-
-    if (decision->outcome == policy::Outcome::kDeny) {
+    if (decision->result.outcome == policy::Outcome::kDeny) {
       audit::EventInput event{"agent:" + name, "grant.denied", "agent:" + name, facts};
       event.details["task"] = intent->task;
       event.details["scope"] = grants::ScopeToJson(intent->scope);
       if (Status st = AuditEvent(ctx_, event); !st.ok()) {
         return ErrorResponse(ctx_, Unavailable("cannot record the decision: " + st.message()));
       }
-      std::string ids;
-      for (const auto& id : reasons) ids += (ids.empty() ? "" : ", ") + id;
-      Status denied = PermissionDenied(
-          "grant for task \"" + intent->task + "\" denied by policy" +
-          (ids.empty() ? std::string(" (no policy permits it)") : " (" + ids + ")"));
+      Status denied = PermissionDenied("grant for task \"" + intent->task +
+                                       "\" denied by policy (" +
+                                       Listed(reasons, "no policy permits it") + ")");
       json::object out = ErrorBody(denied);
       out["decision"] = "deny";
       out["policies"] = Strings(reasons);
-      out["policy_set_hash"] = decision->policy_set_hash;
+      out["policy_set_hash"] = decision->result.policy_set_hash;
       return Response::Json(403, out);
     }
 
@@ -184,9 +198,9 @@ class GrantHandlers {
     request.agent = name;
     request.jkt = caller.jkt;
     request.intent = *intent;
-    request.policy_hash = decision->policy_set_hash;
+    request.policy_hash = decision->result.policy_set_hash;
     request.decision = facts;
-    if (decision->outcome == policy::Outcome::kNeedsApproval) {
+    if (decision->result.outcome == policy::Outcome::kNeedsApproval) {
       // Checks GrantService::Create would make, done before a human is
       // asked: an approval must never be requested for a grant that cannot
       // be created.
@@ -200,7 +214,7 @@ class GrantHandlers {
       }
       approvals::ApprovalRequest ask;
       ask.kind = approvals::ApprovalKind::kGrant;
-      ask.subject_sha256 = ApprovalSubject(caller.svid.spiffe_id, *intent, intent->scope);
+      ask.subject_sha256 = grants::BindingHash(caller.svid.spiffe_id, *intent, intent->scope);
       ask.agent = name;
       ask.on_behalf_of = intent->on_behalf_of;
       ask.summary = json::object{{"agent", name},
@@ -210,7 +224,7 @@ class GrantHandlers {
                                  {"sensitivity", grants::SensitivityName(intent->sensitivity)},
                                  {"scope", grants::ScopeToJson(intent->scope)},
                                  {"ttl", FormatDuration(intent->ttl)},
-                                 {"policies", Strings(names(decision->approval_policies))}};
+                                 {"policies", Strings(decision->approval_policies)}};
       auto approval = ctx_.approvals.Create(ask, "agent:" + name);
       if (!approval.ok()) return ErrorResponse(ctx_, approval.status());
       request.needs_approval = true;
@@ -387,22 +401,43 @@ class GrantHandlers {
       if (!d.ok()) return TokenError(InvalidArgument(d.status().message(), "ttl"));
       ask.ttl = *d;
     }
-    auto child = ctx_.grants.Delegate(ask);
-    if (!child.ok()) {
-      if (child.status().code() == StatusCode::kInvalidArgument) {
-        return TokenError(child.status(), "invalid_scope");
-      }
-      return ErrorResponse(ctx_, child.status());
+    // Checked first, so a widening is refused naming the element whatever
+    // the policies say; then decided by policy for the child agent, as a
+    // grant of the narrowed intent; then made (Delegate checks again in the
+    // transaction that inserts).
+    auto plan = ctx_.grants.PlanDelegation(ask);
+    if (!plan.ok()) return DelegationError(plan.status());
+    auto worker_agent = ctx_.registry.Get(plan->agent);
+    if (!worker_agent.ok()) return ErrorResponse(ctx_, worker_agent.status());
+    json::object delegation{{"depth", plan->depth},
+                            {"parent_agent", caller.svid.agent_name},
+                            {"parent_grant", parent->grant_id}};
+    auto decision = DecideGrant(ctx_, *worker_agent, plan->intent,
+                                GrantContext(plan->intent, ctx_.clock.Now(), delegation));
+    if (!decision.ok()) return ErrorResponse(ctx_, decision.status());
+    json::object facts = decision->facts;
+    facts["delegation"] = delegation;
+    if (decision->result.outcome != policy::Outcome::kAllow) {
+      return DelegationRefused(*plan, caller.svid.agent_name, *decision, std::move(facts));
     }
+    ask.policy_hash = decision->result.policy_set_hash;
+    ask.decision = std::move(facts);
+    auto child = ctx_.grants.Delegate(ask);
+    if (!child.ok()) return DelegationError(child.status());
     auto token = ctx_.grants.MintToken(child->id);
     if (!token.ok()) return ErrorResponse(ctx_, token.status());
     auto secs = std::chrono::duration_cast<std::chrono::seconds>(child->expires_at -
                                                                  ctx_.clock.Now());
+    // RFC 8693 scope: the actions granted, space-separated.
+    std::string granted_scope;
+    for (const auto& a : child->scope.actions) {
+      granted_scope += (granted_scope.empty() ? "" : " ") + a;
+    }
     json::object out{{"access_token", *token},
                      {"issued_token_type", kGrantTokenTypeUri},
                      {"token_type", "DPoP"},
                      {"expires_in", static_cast<int64_t>(std::max<int64_t>(0, secs.count()))},
-                     {"scope", scope},
+                     {"scope", granted_scope},
                      {"grant_id", child->id}};
     Response r = Response::Json(200, out);
     r.headers.emplace_back("Cache-Control", "no-store");
@@ -436,32 +471,15 @@ class GrantHandlers {
       }
       active_only = it->second == "true";
     }
-    std::vector<std::string> ids;
-    Status st = ctx_.store.Read([&](store::Transaction& txn) -> Status {
-      std::string sql = "SELECT id FROM grants";
-      std::vector<store::SqlValue> params;
-      if (agent) {
-        sql += " WHERE agent = $1";
-        params.emplace_back(*agent);
-      }
-      // Constant SQL per filter (statements are cached by their text).
-      sql += " ORDER BY created_at DESC, id LIMIT " + std::to_string(kMaxAdminList);
-      WARDEN_ASSIGN_OR_RETURN(auto rows, txn.Query(sql, params));
-      for (const auto& row : rows.rows) {
-        WARDEN_ASSIGN_OR_RETURN(auto id, store::AsText(row.at(0)));
-        ids.push_back(std::move(id));
-      }
-      return OkStatus();
-    });
-    if (!st.ok()) return ErrorResponse(ctx_, st);
+    grants::GrantFilter filter;
+    filter.agent = agent;
+    filter.active_only = active_only;
+    filter.limit = kMaxAdminList;
+    auto listed = ctx_.grants.List(filter);
+    if (!listed.ok()) return ErrorResponse(ctx_, listed.status());
     TimePoint now = ctx_.clock.Now();
     json::array out;
-    for (const auto& id : ids) {
-      auto grant = ctx_.grants.Get(id);
-      if (!grant.ok()) return ErrorResponse(ctx_, grant.status());
-      if (active_only && grant->EffectiveStatus(now) != grants::GrantStatus::kActive) continue;
-      out.push_back(GrantToJson(*grant, now));
-    }
+    for (const auto& grant : *listed) out.push_back(GrantToJson(grant, now));
     return Response::Json(200, json::object{{"grants", std::move(out)}});
   }
 
@@ -555,20 +573,59 @@ class GrantHandlers {
       case approvals::ApprovalStatus::kApproved:
         break;
     }
-    std::string actor = "agent:" + agent;
-    std::string subject = ApprovalSubject(grant->spiffe_id, grant->intent, grant->scope);
-    auto used = ctx_.approvals.Consume(approval_id, subject, actor);
-    if (!used.ok()) {
+    // The approval is used and the grant activated in one transaction.
+    auto active = ctx_.grants.ActivateWithApproval(id, approval_id, "agent:" + agent);
+    if (!active.ok()) {
       // A concurrent poll of the same grant may have consumed and activated it.
       auto again = ctx_.grants.Get(id);
       if (again.ok() && again->EffectiveStatus(ctx_.clock.Now()) == grants::GrantStatus::kActive) {
         return Issued(*again, 200);
       }
-      return ErrorResponse(ctx_, used.status());
+      return ErrorResponse(ctx_, active.status());
     }
-    auto active = ctx_.grants.Activate(id, approval_id, actor);
-    if (!active.ok()) return ErrorResponse(ctx_, active.status());
     return Issued(*active, 200);
+  }
+
+  // A refused delegation: RFC 6749 invalid_scope for a widened scope
+  // element, invalid_request for another argument, else the API error.
+  Response DelegationError(const Status& why) {
+    if (why.code() != StatusCode::kInvalidArgument) return ErrorResponse(ctx_, why);
+    return TokenError(why, why.field().starts_with("scope") ? "invalid_scope" : "invalid_request");
+  }
+
+  // 403 for a delegation the policies deny or would allow only with a human
+  // approval: a token exchange cannot wait for a human in this version (the
+  // worker asks for its own grant instead). Audited as grant.denied about
+  // the child agent, by the delegating agent.
+  Response DelegationRefused(const grants::Grant& plan, const std::string& delegator,
+                             const GrantDecision& decision, json::object facts) {
+    const bool needs_approval = decision.result.outcome == policy::Outcome::kNeedsApproval;
+    facts["task"] = plan.intent.task;
+    facts["scope"] = grants::ScopeToJson(plan.scope);
+    facts["to_agent"] = plan.agent;
+    if (needs_approval) facts["reason"] = "a delegation cannot wait for a human approval";
+    audit::EventInput event{"agent:" + delegator, "grant.denied", "agent:" + plan.agent,
+                            std::move(facts)};
+    if (Status st = AuditEvent(ctx_, event); !st.ok()) {
+      return ErrorResponse(ctx_, Unavailable("cannot record the decision: " + st.message()));
+    }
+    std::string what = "delegation of task \"" + plan.intent.task + "\" to agent \"" +
+                       plan.agent + "\"";
+    Status refused =
+        needs_approval
+            ? PermissionDenied(what + " needs a human approval by policy (" +
+                               Listed(decision.approval_policies, "unnamed") +
+                               "); a delegation cannot wait for one: the agent must ask for "
+                               "its own grant")
+            : PermissionDenied(what + " denied by policy (" +
+                               Listed(decision.reasons, "no policy permits it") + ")");
+    json::object out = ErrorBody(refused);
+    out["decision"] = policy::OutcomeName(decision.result.outcome);
+    out["policies"] = Strings(needs_approval ? decision.approval_policies : decision.reasons);
+    out["policy_set_hash"] = decision.result.policy_set_hash;
+    Response r = Response::Json(403, out);
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
   }
 
   // RFC 6749 section 5.2 error body for /v1/token.

@@ -93,6 +93,9 @@ Result<ServeOptions> ParseConfig(const json::value& doc) {
     WARDEN_RETURN_IF_ERROR(CheckRange(*depth, 0, 10, "max_delegation_depth"));
     o.max_delegation_depth = static_cast<int>(*depth);
   }
+  if (const json::value* gw = obj.Optional("gateway")) {
+    WARDEN_ASSIGN_OR_RETURN(o.gateway, gateway::ParseGatewayConfig(*gw));
+  }
   WARDEN_RETURN_IF_ERROR(obj.Finish());
   return o;
 }

@@ -26,7 +26,33 @@ bool IsParam(std::string_view seg) {
   return seg.size() > 2 && seg.front() == '{' && seg.back() == '}';
 }
 
+// "{name...}": the rest of the path.
+bool IsTail(std::string_view seg) { return IsParam(seg) && seg.ends_with("...}"); }
+
+std::string ParamName(std::string_view seg) {
+  seg = seg.substr(1, seg.size() - 2);
+  if (seg.ends_with("...")) seg.remove_suffix(3);
+  return std::string(seg);
+}
+
 }  // namespace
+
+// A tail is handed to handlers that rebuild a path from it (and forward it
+// upstream), so it must not climb out of its prefix ("..", including the
+// escaped "%2E%2E", which arrives decoded here), hide a segment (".") or
+// carry an empty segment that upstreams normalise differently ("a//b").
+// Only the last segment may be empty: a trailing slash.
+Status CheckPathSegments(const std::vector<std::string>& segs, size_t from) {
+  for (size_t i = from; i < segs.size(); ++i) {
+    if (segs[i] == "." || segs[i] == "..") {
+      return InvalidArgument("dot segment \"" + segs[i] + "\" in path", "path");
+    }
+    if (segs[i].empty() && i + 1 != segs.size()) {
+      return InvalidArgument("empty segment in path", "path");
+    }
+  }
+  return OkStatus();
+}
 
 std::optional<std::string_view> Request::Header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
@@ -130,10 +156,21 @@ Status Router::Add(std::string_view method, std::string_view pattern, Handler ha
   auto segs = SplitPath(pattern);
   if (!segs.ok()) return InvalidArgument("route pattern " + std::string(pattern) + ": " +
                                          segs.status().message());
-  for (const auto& s : *segs) {
+  for (size_t i = 0; i < segs->size(); ++i) {
+    const std::string& s = (*segs)[i];
     if (s.empty()) return InvalidArgument("route pattern " + std::string(pattern) + ": empty segment");
     if ((s.front() == '{') != (s.back() == '}') || (s.front() == '{' && !IsParam(s))) {
       return InvalidArgument("route pattern " + std::string(pattern) + ": bad parameter " + s);
+    }
+    if (IsParam(s)) {
+      std::string name = ParamName(s);
+      if (name.empty() || name.find_first_of("{}.") != std::string::npos) {
+        return InvalidArgument("route pattern " + std::string(pattern) + ": bad parameter " + s);
+      }
+      if (IsTail(s) && i + 1 != segs->size()) {
+        return InvalidArgument("route pattern " + std::string(pattern) + ": " + s +
+                               " must be the last segment");
+      }
     }
   }
   for (const auto& r : routes_) {
@@ -141,23 +178,35 @@ Status Router::Add(std::string_view method, std::string_view pattern, Handler ha
       return AlreadyExists("route " + std::string(method) + " " + std::string(pattern));
     }
   }
+  bool tail = !segs->empty() && IsTail(segs->back());
   routes_.push_back(Route{std::string(method), std::string(pattern), std::move(*segs),
-                          std::move(handler)});
+                          std::move(handler), tail});
   return OkStatus();
 }
 
 std::optional<std::map<std::string, std::string, std::less<>>> Router::Match(
     const Route& route, const std::vector<std::string>& path_segments) {
-  if (route.segments.size() != path_segments.size()) return std::nullopt;
+  size_t fixed = route.tail ? route.segments.size() - 1 : route.segments.size();
+  if (route.tail ? path_segments.size() <= fixed : path_segments.size() != fixed) {
+    return std::nullopt;
+  }
   std::map<std::string, std::string, std::less<>> params;
-  for (size_t i = 0; i < path_segments.size(); ++i) {
+  for (size_t i = 0; i < fixed; ++i) {
     const auto& want = route.segments[i];
     if (IsParam(want)) {
       if (path_segments[i].empty()) return std::nullopt;
-      params.emplace(want.substr(1, want.size() - 2), path_segments[i]);
+      params.emplace(ParamName(want), path_segments[i]);
     } else if (want != path_segments[i]) {
       return std::nullopt;
     }
+  }
+  if (route.tail) {
+    std::string rest;
+    for (size_t i = fixed; i < path_segments.size(); ++i) {
+      if (i > fixed) rest += '/';
+      rest += path_segments[i];
+    }
+    params.emplace(ParamName(route.segments.back()), std::move(rest));
   }
   return params;
 }
@@ -165,16 +214,18 @@ std::optional<std::map<std::string, std::string, std::less<>>> Router::Match(
 std::string Router::RouteFor(std::string_view path) const {
   auto segs = SplitPath(path);
   if (!segs.ok()) return "unmatched";
-  // Literal routes win over parameter routes ("/v1/audit/verify" vs "/v1/audit/{x}").
+  // Literal routes win over parameter routes ("/v1/audit/verify" vs "/v1/audit/{x}"),
+  // and with as many literals a route of fixed length wins over a tail route.
   const Route* best = nullptr;
-  size_t best_literals = 0;
+  size_t best_rank = 0;
   for (const auto& r : routes_) {
     if (!Match(r, *segs)) continue;
     size_t literals = std::count_if(r.segments.begin(), r.segments.end(),
                                     [](const std::string& s) { return !IsParam(s); });
-    if (best == nullptr || literals > best_literals) {
+    size_t rank = literals * 2 + (r.tail ? 0 : 1);
+    if (best == nullptr || rank > best_rank) {
       best = &r;
-      best_literals = literals;
+      best_rank = rank;
     }
   }
   return best == nullptr ? "unmatched" : best->pattern;
@@ -192,6 +243,10 @@ Response Router::Dispatch(Request& request) const {
   std::string allow;
   for (const auto& r : routes_) {
     if (r.pattern != pattern) continue;
+    if (r.tail) {
+      Status tail_ok = CheckPathSegments(*segs, r.segments.size() - 1);
+      if (!tail_ok.ok()) return Response::Error(tail_ok);
+    }
     if (r.method == request.method) {
       request.params = *Match(r, *segs);
       return r.handler(request);

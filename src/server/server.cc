@@ -103,9 +103,16 @@ class Server::Impl {
     approval_options.default_ttl = options_.approval_ttl;
     approvals_ = std::make_unique<approvals::ApprovalQueue>(*store_, clock_, approval_options);
     approvers_ = std::make_unique<approvals::ApproverRegistry>(*store_, clock_);
+    gateway::EnforcerOptions enforcer_options;
+    enforcer_options.approval_ttl = options_.approval_ttl;
+    enforcer_ = std::make_unique<gateway::Enforcer>(*policies_, *grants_, *approvals_, *registry_,
+                                                    *store_, clock_, enforcer_options);
+    auto mcp = gateway::McpProxy::Create(options_.gateway, *enforcer_, clock_);
+    if (!mcp.ok()) return mcp.status().WithContext("gateway");
+    mcp_ = std::move(*mcp);
     api_ = std::make_unique<internal::ApiContext>(internal::ApiContext{
         *store_, *registry_, *policies_, *keys_, *grants_, *approvals_, *approvers_,
-        dpop_replay_, clock_, metrics_, *auth_, options_, stopping_});
+        dpop_replay_, clock_, metrics_, *auth_, options_, stopping_, *enforcer_, *mcp_});
     WARDEN_RETURN_IF_ERROR(internal::RegisterRoutes(router_, *api_));
     workload_ = std::make_unique<internal::WorkloadApi>(*api_);
     WARDEN_RETURN_IF_ERROR(workload_->RegisterHttpRoutes(router_));
@@ -270,6 +277,8 @@ class Server::Impl {
   std::unique_ptr<grants::GrantService> grants_;
   std::unique_ptr<approvals::ApprovalQueue> approvals_;
   std::unique_ptr<approvals::ApproverRegistry> approvers_;
+  std::unique_ptr<gateway::Enforcer> enforcer_;
+  std::unique_ptr<gateway::McpProxy> mcp_;
   crypto::DpopReplayCache dpop_replay_;
   std::unique_ptr<internal::ApiContext> api_;
   std::unique_ptr<internal::WorkloadApi> workload_;

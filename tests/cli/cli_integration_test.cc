@@ -182,6 +182,18 @@ class CliIntegrationTest : public ::testing::Test {
     ASSERT_FALSE(addr_.empty());
   }
 
+  // Copies examples/policies into DATA/policies and reloads them.
+  void InstallDemoPolicies() {
+    const char* src = std::getenv("WARDEN_SOURCE_DIR");
+    ASSERT_NE(src, nullptr);
+    for (const auto& e : fs::directory_iterator(fs::path(src) / "examples" / "policies")) {
+      fs::copy(e.path(), data_ / "policies" / e.path().filename(),
+               fs::copy_options::overwrite_existing);
+    }
+    Outcome r = Warden({"policy", "reload"});
+    ASSERT_EQ(r.code, 0) << r;
+  }
+
   // SIGTERM, then the exit code (-1 when it did not stop within 20s).
   int StopServer() {
     server_->Signal(SIGTERM);
@@ -634,15 +646,9 @@ TEST_F(CliIntegrationTest, WorkloadIdentityVerifiedByJose) {
 // routine task at once, waits (and gives up) on one that needs a human, and
 // completes its grant; the administrator sees each state.
 TEST_F(CliIntegrationTest, WorkloadGrantLifecycle) {
-  const char* src = std::getenv("WARDEN_SOURCE_DIR");
-  ASSERT_NE(src, nullptr);
   ASSERT_NO_FATAL_FAILURE(StartServer());
-  for (const auto& e : fs::directory_iterator(fs::path(src) / "examples" / "policies")) {
-    fs::copy(e.path(), data_ / "policies" / e.path().filename(),
-             fs::copy_options::overwrite_existing);
-  }
-  auto r = Warden({"policy", "reload"});
-  ASSERT_EQ(r.code, 0) << r;
+  ASSERT_NO_FATAL_FAILURE(InstallDemoPolicies());
+  Outcome r;
   const std::string key = (tmp_ / "agent.key").string();
   ASSERT_EQ(Warden({"workload", "keygen", "--out", key}).code, 0);
   const std::string bin = fs::canonical(WardenBinary()).string();
@@ -689,6 +695,115 @@ TEST_F(CliIntegrationTest, WorkloadGrantLifecycle) {
   r = Warden({"audit", "tail", "--limit", "500", "--json"});
   EXPECT_FALSE(Contains(r.out, std::string(granted.at("token").as_string())))
       << "a grant token reached the audit log";
+  EXPECT_EQ(StopServer(), 0) << server_->err();
+}
+
+// The planner delegates part of its grant to a worker: narrower scope
+// accepted, widening refused naming the element, tokens read from files, and
+// revoking the parent ends the child.
+TEST_F(CliIntegrationTest, WorkloadDelegate) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(InstallDemoPolicies());
+  Outcome r;
+  const std::string planner_key = (tmp_ / "planner.key").string();
+  const std::string worker_key = (tmp_ / "worker.key").string();
+  ASSERT_EQ(Warden({"workload", "keygen", "--out", planner_key}).code, 0);
+  ASSERT_EQ(Warden({"workload", "keygen", "--out", worker_key}).code, 0);
+  const std::string bin = fs::canonical(WardenBinary()).string();
+  r = Warden({"agent", "create", "planner-bot", "--owner", "alice@example.com", "--purpose",
+              "plans ticket work", "--env", "dev", "--expires", "1d", "--selector",
+              "unix:uid:" + std::to_string(getuid()), "--selector", "unix:path:" + bin});
+  ASSERT_EQ(r.code, 0) << r;
+  // The worker is another workload: it joins with a one-time token and its
+  // own key, and hands its key-bound SVID to the planner.
+  r = Warden({"agent", "create", "worker-bot", "--owner", "alice@example.com", "--purpose",
+              "answers tickets", "--env", "dev", "--expires", "1d"});
+  ASSERT_EQ(r.code, 0) << r;
+  r = Warden({"agent", "join-token", "worker-bot"});
+  ASSERT_EQ(r.code, 0) << r;
+  std::ofstream(tmp_ / "join.token") << Trim(r.out);
+  r = Warden({"workload", "join", "--token-file", (tmp_ / "join.token").string(), "--key",
+              worker_key});
+  ASSERT_EQ(r.code, 0) << r;
+  const std::string worker_svid = Trim(r.out);
+  std::ofstream(tmp_ / "worker.svid") << worker_svid << "\n";
+  const std::string socket = (data_ / "public" / "workload.sock").string();
+
+  std::ofstream(tmp_ / "plan.json") << R"({"task":"T-200","description":"work the queue",
+    "actions":["tickets.read","tickets.reply"],"resources":["ticket:100","ticket:101"],
+    "environment":"dev","sensitivity":"internal","ttl":"10m"})";
+  r = Warden({"workload", "grant", "--intent", (tmp_ / "plan.json").string(), "--key",
+              planner_key, "--socket", socket, "--json"});
+  ASSERT_EQ(r.code, 0) << r;
+  json::value parent = ParseOut(r);
+  ASSERT_TRUE(parent.is_object()) << r;
+  const std::string parent_id(parent.at("id").as_string());
+  std::ofstream(tmp_ / "parent.token") << std::string(parent.at("token").as_string()) << "\n";
+
+  auto delegate = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"workload", "delegate", "--grant",
+                                     "@" + (tmp_ / "parent.token").string(), "--key", planner_key,
+                                     "--socket", socket};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Warden(args);
+  };
+  r = delegate({"--to-svid", "@" + (tmp_ / "worker.svid").string(), "--scope", "tickets.read",
+                "--resource", "ticket:100", "--ttl", "5m", "--json"});
+  ASSERT_EQ(r.code, 0) << r;
+  json::value child = ParseOut(r);
+  ASSERT_TRUE(child.is_object()) << r;
+  const std::string child_id(child.at("grant_id").as_string());
+  EXPECT_EQ(child.at("scope"), "tickets.read");
+  EXPECT_GT(child.at("expires_in").as_int64(), 0);
+  EXPECT_LE(child.at("expires_in").as_int64(), 300);
+  const std::string child_token(child.at("token").as_string());
+  r = Warden({"grant", "show", child_id, "--json"});
+  ASSERT_EQ(r.code, 0) << r;
+  json::value shown = ParseOut(r);
+  EXPECT_EQ(shown.at("agent"), "worker-bot");
+  EXPECT_EQ(shown.at("parent_id").as_string(), parent_id);
+  EXPECT_EQ(shown.at("depth").as_int64(), 1);
+
+  // Text output: the token alone on stdout (the SVID given as the argument).
+  r = delegate({"--to-svid", worker_svid, "--scope", "tickets.reply", "--resource", "ticket:101"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '.'), 2) << r;
+  EXPECT_TRUE(Contains(r.err, "delegated")) << r;
+
+  // Widening is refused with the server's error and the element named.
+  r = delegate({"--to-svid", "@" + (tmp_ / "worker.svid").string(), "--scope", "tickets.read",
+                "--scope", "tickets.close", "--resource", "ticket:100"});
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_TRUE(Contains(r.err, "invalid_scope")) << r;
+  EXPECT_TRUE(Contains(r.err, "tickets.close")) << r;
+  EXPECT_TRUE(Contains(r.err, "(field: scope.actions[1])")) << r;
+  r = delegate({"--to-svid", "@" + (tmp_ / "worker.svid").string(), "--scope", "tickets.read",
+                "--resource", "ticket:999"});
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_TRUE(Contains(r.err, "(field: scope.resources[0])")) << r;
+  // Usage errors: both tokens from stdin, or something that is not a token.
+  r = Warden({"workload", "delegate", "--grant", "-", "--to-svid", "-", "--scope", "tickets.read",
+              "--key", planner_key, "--socket", socket});
+  EXPECT_EQ(r.code, 2) << r;
+  r = delegate({"--to-svid", "not a token", "--scope", "tickets.read"});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_TRUE(Contains(r.err, "--to-svid")) << r;
+  r = delegate({"--to-svid", "@" + (tmp_ / "worker.svid").string()});
+  EXPECT_EQ(r.code, 2) << r;
+
+  // Revoking the parent ends the child; the parent cannot be delegated again.
+  r = Warden({"grant", "revoke", parent_id, "--reason", "plan cancelled"});
+  ASSERT_EQ(r.code, 0) << r;
+  r = Warden({"grant", "show", child_id, "--json"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(ParseOut(r).at("status"), "revoked");
+  r = delegate({"--to-svid", "@" + (tmp_ / "worker.svid").string(), "--scope", "tickets.read",
+                "--resource", "ticket:100"});
+  EXPECT_EQ(r.code, 1) << r;
+  r = Warden({"audit", "tail", "--limit", "500", "--json"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_FALSE(Contains(r.out, child_token)) << "a grant token reached the audit log";
+  EXPECT_TRUE(Contains(r.out, "grant.delegated")) << r;
   EXPECT_EQ(StopServer(), 0) << server_->err();
 }
 

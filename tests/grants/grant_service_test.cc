@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "test_util.h"
+#include "warden/approvals/approval_queue.h"
+#include "warden/approvals/approvers.h"
 #include "warden/core/json.h"
 #include "warden/identity/registry.h"
 
@@ -90,6 +92,16 @@ class GrantServiceTest : public ::testing::Test {
     auto g = service_->Create(Request(agent));
     EXPECT_TRUE(g.ok()) << g.status().ToString();
     return g.ok() ? *g : Grant{};
+  }
+
+  // An approval request bound to `agent`'s grant for `intent`.
+  approvals::ApprovalRequest ApprovalFor(const std::string& agent, const Intent& intent) {
+    approvals::ApprovalRequest a;
+    a.kind = approvals::ApprovalKind::kGrant;
+    a.subject_sha256 = BindingHash(service_->SpiffeId(agent), intent, intent.scope);
+    a.agent = agent;
+    a.summary = json::object{{"task", intent.task}};
+    return a;
   }
 
   DelegationRequest Delegation(const Grant& parent, const std::string& to) {
@@ -226,28 +238,95 @@ TEST_F(GrantServiceTest, TtlCappedByAgentExpiry) {
 }
 
 TEST_F(GrantServiceTest, PendingApprovalThenActivate) {
+  approvals::ApproverRegistry approvers(*store_, clock_);
+  ASSERT_TRUE(approvers.Add("bob", "admin").ok());
+  approvals::ApprovalQueue queue(*store_, clock_);
+  auto approval = queue.Create(ApprovalFor("planner", SampleIntent()), "agent:planner");
+  ASSERT_TRUE(approval.ok()) << approval.status().ToString();
   GrantRequest r = Request();
   r.needs_approval = true;
-  r.approval_id = "apr_1";
+  r.approval_id = approval->id;
   auto g = service_->Create(r);
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   EXPECT_EQ(g->status, GrantStatus::kPendingApproval);
+  // One hash names the request in the grant row and in its approval.
+  EXPECT_EQ(g->intent_sha256, approval->subject_sha256);
   EXPECT_EQ(service_->MintToken(g->id).status().code(), StatusCode::kFailedPrecondition);
   EXPECT_TRUE(service_->ListActive("planner")->empty());
+  // Still pending: nothing changes.
+  EXPECT_EQ(service_->ActivateWithApproval(g->id, approval->id, "agent:planner").status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(service_->Get(g->id)->status, GrantStatus::kPendingApproval);
 
   clock_.Advance(minutes(5));
-  EXPECT_EQ(service_->Activate(g->id, "apr_2", "system").status().field(), "approval_id");
-  auto active = service_->Activate(g->id, "apr_1", "system");
+  ASSERT_TRUE(queue.Decide(approval->id, "bob", approvals::Verdict::kApprove, "refund ok").ok());
+  EXPECT_EQ(service_->ActivateWithApproval(g->id, "apr_2", "agent:planner").status().field(),
+            "approval_id");
+  auto active = service_->ActivateWithApproval(g->id, approval->id, "agent:planner");
   ASSERT_TRUE(active.ok()) << active.status().ToString();
   EXPECT_EQ(active->status, GrantStatus::kActive);
   EXPECT_EQ(active->expires_at, TruncateToMicros(clock_.Now()) + minutes(30));
-  EXPECT_EQ(service_->Activate(g->id, "apr_1", "system").status().code(),
+  EXPECT_EQ(queue.Get(approval->id)->stored_status, approvals::ApprovalStatus::kUsed);
+  EXPECT_EQ(service_->ActivateWithApproval(g->id, approval->id, "agent:planner").status().code(),
             StatusCode::kFailedPrecondition);
   GrantClaims claims = MustVerify(g->id);
-  EXPECT_EQ(claims.approval_id, "apr_1");
+  EXPECT_EQ(claims.approval_id, approval->id);
   EXPECT_EQ(KindsFor(*store_, g->id),
             (std::vector<std::string>{"grant.requested", "grant.pending_approval",
                                       "grant.issued"}));
+}
+
+// The approval is used only together with the activation it allowed.
+TEST_F(GrantServiceTest, ActivationAndApprovalUseCommitTogether) {
+  approvals::ApproverRegistry approvers(*store_, clock_);
+  ASSERT_TRUE(approvers.Add("bob", "admin").ok());
+  approvals::ApprovalQueue queue(*store_, clock_);
+  auto pending = [&](const Intent& bound_to) {
+    auto approval = queue.Create(ApprovalFor("planner", bound_to), "agent:planner");
+    EXPECT_TRUE(approval.ok()) << approval.status().ToString();
+    GrantRequest r = Request();
+    r.needs_approval = true;
+    r.approval_id = approval->id;
+    auto g = service_->Create(r);
+    EXPECT_TRUE(g.ok()) << g.status().ToString();
+    EXPECT_TRUE(queue.Decide(approval->id, "bob", approvals::Verdict::kApprove, "fine").ok());
+    return std::make_pair(*g, *approval);
+  };
+
+  // A grant that can no longer be activated (revoked while waiting) leaves
+  // the approval approved, not used.
+  auto [revoked, approval1] = pending(SampleIntent());
+  ASSERT_TRUE(service_->Revoke(revoked.id, "admin", "changed my mind").ok());
+  EXPECT_EQ(service_->ActivateWithApproval(revoked.id, approval1.id, "agent:planner")
+                .status()
+                .code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(queue.Get(approval1.id)->stored_status, approvals::ApprovalStatus::kApproved);
+
+  // An agent suspended while waiting: same.
+  auto [waiting, approval2] = pending(SampleIntent());
+  ASSERT_TRUE(registry_->Suspend("planner", "admin", "investigation").ok());
+  EXPECT_EQ(service_->ActivateWithApproval(waiting.id, approval2.id, "agent:planner")
+                .status()
+                .code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(queue.Get(approval2.id)->stored_status, approvals::ApprovalStatus::kApproved);
+  ASSERT_TRUE(registry_->Resume("planner", "admin", "cleared").ok());
+
+  // An approval bound to another intent is refused by the consume and the
+  // grant stays pending: neither write happened.
+  Intent other = SampleIntent();
+  other.scope.actions.push_back("tickets:close");
+  auto [mismatched, approval3] = pending(other);
+  EXPECT_EQ(service_->ActivateWithApproval(mismatched.id, approval3.id, "agent:planner")
+                .status()
+                .code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(queue.Get(approval3.id)->stored_status, approvals::ApprovalStatus::kApproved);
+  EXPECT_EQ(service_->Get(mismatched.id)->status, GrantStatus::kPendingApproval);
+  for (const auto& e : AllEvents(*store_)) {
+    EXPECT_NE(e.kind, "approval.used") << "an approval was used without its grant";
+  }
 }
 
 TEST_F(GrantServiceTest, ExpiredGrantIsRefusedEverywhere) {
@@ -438,6 +517,67 @@ TEST_F(GrantServiceTest, DelegationDepthIsBounded) {
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s.field(), "depth");
   EXPECT_EQ(s.message(), "delegation depth 4 exceeds the maximum 3");
+}
+
+TEST_F(GrantServiceTest, DelegationRecordsThePolicyDecision) {
+  const Grant parent = MustCreate();
+  DelegationRequest d = Delegation(parent, "worker");
+  d.scope.actions = {"tickets:read"};
+  // Planning writes nothing and reports what would be created or refused.
+  auto plan = service_->PlanDelegation(d);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_TRUE(plan->id.empty());
+  EXPECT_EQ(plan->agent, "worker");
+  EXPECT_EQ(plan->depth, 1);
+  EXPECT_EQ(plan->intent.scope.actions, std::vector<std::string>{"tickets:read"});
+  EXPECT_EQ(plan->intent.task, parent.intent.task);
+  EXPECT_EQ(service_->List({})->size(), 1u);
+  DelegationRequest wider = d;
+  wider.scope.actions.push_back("tickets:close");
+  EXPECT_EQ(service_->PlanDelegation(wider).status().field(), "scope.actions[1]");
+  d.policy_hash = std::string(64, 'b');
+  d.decision = json::object{{"decision", "allow"},
+                            {"policies", json::array{"grant-routine-work"}},
+                            {"policy_set_hash", std::string(64, 'b')}};
+  auto child = service_->Delegate(d);
+  ASSERT_TRUE(child.ok()) << child.status().ToString();
+  EXPECT_EQ(child->policy_hash, std::string(64, 'b'));
+  bool found = false;
+  for (const auto& e : AllEvents(*store_)) {
+    if (e.kind != "grant.delegated") continue;
+    found = true;
+    EXPECT_EQ(e.details.at("grant").as_string(), child->id);
+    EXPECT_EQ(e.details.at("policy_hash").as_string(), std::string(64, 'b'));
+    EXPECT_EQ(e.details.at("decision").at("policies").at(0).as_string(), "grant-routine-work");
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(GrantServiceTest, ListFiltersByAgentAndActivity) {
+  const Grant a = MustCreate("planner");
+  clock_.Advance(seconds(1));
+  const Grant b = MustCreate("planner");
+  clock_.Advance(seconds(1));
+  const Grant c = MustCreate("helper");
+  ASSERT_TRUE(service_->Revoke(a.id, "admin", "done").ok());
+  auto all = service_->List({});
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].id, c.id);  // newest first
+  EXPECT_EQ((*all)[2].id, a.id);
+  GrantFilter f;
+  f.agent = "planner";
+  f.active_only = true;
+  auto mine = service_->List(f);
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->size(), 1u);
+  EXPECT_EQ((*mine)[0].id, b.id);
+  EXPECT_EQ((*mine)[0].spiffe_id, "spiffe://warden.local/agent/planner");
+  f.limit = 0;
+  EXPECT_EQ(service_->List(f).status().field(), "limit");
+  f.limit = 10;
+  f.agent = "Not A Name";
+  EXPECT_EQ(service_->List(f).status().field(), "agent");
 }
 
 TEST_F(GrantServiceTest, MaxCallsHoldsUnderConcurrency) {

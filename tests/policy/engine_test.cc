@@ -67,7 +67,7 @@ TEST_F(EngineTest, DemoPoliciesAllowDenyAndNeedApproval) {
   ASSERT_TRUE(engine.ok()) << engine.status().ToString();
   auto bundle = (*engine)->Current();
   EXPECT_EQ(bundle->hash.size(), 64u);
-  EXPECT_EQ(bundle->infos.size(), 9u);
+  EXPECT_EQ(bundle->infos.size(), 10u);
   EXPECT_EQ(bundle->DisplayName("policy0"), "read-tickets");
 
   auto read = (*engine)->Decide(Call("helpdesk/read_ticket"));

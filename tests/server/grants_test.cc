@@ -125,9 +125,100 @@ class GrantsTest : public ServerFixture {
     return out;
   }
 
+  // A key and a key-bound SVID for a new dev agent `name`, joined with a
+  // one-time token (no Workload API selectors: it is another workload).
+  struct Joined {
+    std::unique_ptr<crypto::SigningKey> key;
+    std::string svid;
+  };
+  Joined JoinAgent(const std::string& name) {
+    Joined out;
+    HttpResult created = Post("/v1/agents", json::serialize(json::object{
+                                                {"name", name},
+                                                {"owner", "alice@example.com"},
+                                                {"purpose", "sub-tasks"},
+                                                {"environment", "dev"},
+                                                {"expires_in", "30d"}}));
+    EXPECT_EQ(created.status, 201u) << created.body;
+    HttpResult jt = Post("/v1/agents/" + name + "/join-tokens", "");
+    EXPECT_EQ(jt.status, 201u) << jt.body;
+    if (jt.status != 201) return out;
+    std::string join(jt.Json().at("token").as_string());
+    HttpResult ch = Send(Addr(), "POST", "/v1/attest/challenge",
+                         json::serialize(json::object{{"token", join}}),
+                         {{"Content-Type", "application/json"}});
+    EXPECT_EQ(ch.status, 200u) << ch.body;
+    if (ch.status != 200) return out;
+    auto key = crypto::SigningKey::Generate(crypto::Algorithm::kEd25519);
+    EXPECT_TRUE(key.ok());
+    std::string nonce(ch.Json().at("nonce").as_string());
+    auto sig = key->Sign("warden-join:" + nonce);
+    EXPECT_TRUE(sig.ok());
+    HttpResult joined = Send(Addr(), "POST", "/v1/attest/join",
+                             json::serialize(json::object{
+                                 {"token", join},
+                                 {"nonce", nonce},
+                                 {"signature", Base64UrlEncode(*sig)},
+                                 {"public_key", key->public_key().ToJwk()}}),
+                             {{"Content-Type", "application/json"}});
+    EXPECT_EQ(joined.status, 200u) << joined.body;
+    if (joined.status != 200) return out;
+    out.svid = std::string(joined.Json().at("svid").as_string());
+    out.key = std::make_unique<crypto::SigningKey>(std::move(*key));
+    return out;
+  }
+
+  // POST /v1/token by the agent holding `key` and `svid`, exchanging
+  // `subject` (its grant token) for a child grant of `actor_svid`'s agent.
+  HttpResult Exchange(const crypto::SigningKey& key, const std::string& svid,
+                      const std::string& subject, const std::string& actor_svid,
+                      const std::string& scope) {
+    std::string form =
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"
+        "&subject_token=" + subject +
+        "&subject_token_type=urn%3Awarden%3Aparams%3Aoauth%3Atoken-type%3Agrant"
+        "&actor_token=" + actor_svid +
+        "&actor_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt"
+        "&scope=" + scope + "&resource=ticket%3A42";
+    Headers h{{"Host", Addr()},
+              {"Authorization", "DPoP " + svid},
+              {"DPoP", Proof(key, "POST", "/v1/token", svid)},
+              {"Content-Type", "application/x-www-form-urlencoded"}};
+    return Send(Addr(), "POST", "/v1/token", form, h);
+  }
+
   std::unique_ptr<crypto::SigningKey> key_;
   std::string svid_;
 };
+
+// Refused agent authentications are audited (within a per-source budget),
+// never with the credential presented.
+TEST_F(GrantsTest, FailedAgentAuthenticationIsAudited) {
+  ASSERT_NO_FATAL_FAILURE(StartWithDemoPolicies());
+  std::string body = Intent("triage-1", {"tickets.read"});
+  // An SVID with a proof by another key.
+  auto other = crypto::SigningKey::Generate(crypto::Algorithm::kEd25519);
+  ASSERT_TRUE(other.ok());
+  HttpResult r = AgentSend("POST", "/v1/grants", body, Proof(*other, "POST", "/v1/grants", svid_));
+  ASSERT_EQ(r.status, 401u) << r.body;
+  // No credentials at all.
+  r = Send(Addr(), "POST", "/v1/token", "grant_type=x",
+           {{"Content-Type", "application/x-www-form-urlencoded"}});
+  ASSERT_EQ(r.status, 401u) << r.body;
+  json::array failed = Events("agent.auth_failed");
+  std::string metrics = Get("/metrics").body;
+  // The budget is per process and source: events past it are only counted.
+  if (metrics.find("warden_admin_auth_audit_suppressed_total 0") == std::string::npos) {
+    GTEST_SKIP() << "this process's budget for 127.0.0.1 was spent by earlier tests";
+  }
+  ASSERT_EQ(failed.size(), 2u);
+  EXPECT_EQ(failed[0].at("details").at("credential").as_string(), "svid");
+  EXPECT_EQ(failed[0].at("details").at("error").as_string(), "invalid_dpop_proof");
+  EXPECT_EQ(failed[0].at("details").at("route").as_string(), "POST /v1/grants");
+  EXPECT_EQ(failed[1].at("details").at("error").as_string(), "missing_credentials");
+  EXPECT_EQ(Get("/v1/audit?limit=1000").body.find(svid_), std::string::npos)
+      << "an SVID reached the audit log";
+}
 
 TEST_F(GrantsTest, RoutineIntentIsGrantedWithAKeyBoundToken) {
   StartWithDemoPolicies();
@@ -334,42 +425,11 @@ TEST_F(GrantsTest, DelegationNarrowsAndRevocationCascades) {
   std::string parent_token(r.Json().at("token").as_string());
 
   // A worker with its own identity, joined with a one-time token.
-  ASSERT_EQ(Post("/v1/agents", R"({"name":"worker","owner":"alice@example.com",)"
-                               R"("purpose":"sub-tasks","environment":"dev","expires_in":"30d"})")
-                .status,
-            201u);
-  HttpResult jt = Post("/v1/agents/worker/join-tokens", "");
-  ASSERT_EQ(jt.status, 201u) << jt.body;
-  std::string join(jt.Json().at("token").as_string());
-  HttpResult ch = Send(Addr(), "POST", "/v1/attest/challenge",
-                       json::serialize(json::object{{"token", join}}),
-                       {{"Content-Type", "application/json"}});
-  ASSERT_EQ(ch.status, 200u) << ch.body;
-  auto worker_key = crypto::SigningKey::Generate(crypto::Algorithm::kEd25519);
-  ASSERT_TRUE(worker_key.ok());
-  std::string nonce(ch.Json().at("nonce").as_string());
-  auto sig = worker_key->Sign("warden-join:" + nonce);
-  ASSERT_TRUE(sig.ok());
-  HttpResult joined = Send(Addr(), "POST", "/v1/attest/join",
-                           json::serialize(json::object{
-                               {"token", join},
-                               {"nonce", nonce},
-                               {"signature", Base64UrlEncode(*sig)},
-                               {"public_key", worker_key->public_key().ToJwk()}}),
-                           {{"Content-Type", "application/json"}});
-  ASSERT_EQ(joined.status, 200u) << joined.body;
-  std::string worker_svid(joined.Json().at("svid").as_string());
-
+  Joined worker = JoinAgent("worker");
+  ASSERT_TRUE(worker.key);
+  const std::string worker_svid = worker.svid;
   auto exchange = [&](const std::string& subject, const std::string& scope) {
-    std::string form =
-        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"
-        "&subject_token=" + subject +
-        "&subject_token_type=urn%3Awarden%3Aparams%3Aoauth%3Atoken-type%3Agrant"
-        "&actor_token=" + worker_svid +
-        "&actor_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt"
-        "&scope=" + scope + "&resource=ticket%3A42";
-    return AgentSend("POST", "/v1/token", form, std::nullopt,
-                     "application/x-www-form-urlencoded");
+    return Exchange(*key_, svid_, subject, worker_svid, scope);
   };
   HttpResult child = exchange(parent_token, "tickets.read");
   ASSERT_EQ(child.status, 200u) << child.body;
@@ -381,7 +441,7 @@ TEST_F(GrantsTest, DelegationNarrowsAndRevocationCascades) {
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(decoded->claims.at("sub").as_string(), "spiffe://warden.local/agent/worker");
   EXPECT_EQ(decoded->claims.at("act").at("sub").as_string(), "spiffe://warden.local/agent/builder");
-  EXPECT_EQ(decoded->claims.at("cnf").at("jkt").as_string(), worker_key->kid());
+  EXPECT_EQ(decoded->claims.at("cnf").at("jkt").as_string(), worker.key->kid());
   std::string child_id(body.at("grant_id").as_string());
 
   // Widening is refused naming the element.
@@ -396,7 +456,7 @@ TEST_F(GrantsTest, DelegationNarrowsAndRevocationCascades) {
   std::string planner_svid = svid_;
   std::unique_ptr<crypto::SigningKey> planner_key = std::move(key_);
   svid_ = worker_svid;
-  key_ = std::make_unique<crypto::SigningKey>(std::move(*worker_key));
+  key_ = std::move(worker.key);
   HttpResult stolen = exchange(parent_token, "tickets.read");
   EXPECT_EQ(stolen.status, 400u) << stolen.body;
   EXPECT_EQ(stolen.Json().at("error_field").as_string(), "subject_token");
@@ -407,6 +467,82 @@ TEST_F(GrantsTest, DelegationNarrowsAndRevocationCascades) {
   ASSERT_EQ(Post("/v1/grants/" + parent_id + "/revoke", "").status, 200u);
   EXPECT_EQ(Get("/v1/grants/" + child_id).Json().at("status").as_string(), "revoked");
   EXPECT_EQ(exchange(parent_token, "tickets.read").status, 400u);
+}
+
+TEST_F(GrantsTest, DelegationIsDecidedByPolicyForTheReceivingAgent) {
+  StartWithDemoPolicies();
+  HttpResult r = AgentSend("POST", "/v1/grants", Intent("triage-9", {"tickets.read"}));
+  ASSERT_EQ(r.status, 201u) << r.body;
+  std::string token(r.Json().at("token").as_string());
+  Joined w1 = JoinAgent("worker-1");
+  Joined w2 = JoinAgent("worker-2");
+  Joined w3 = JoinAgent("worker-3");
+  ASSERT_TRUE(w1.key && w2.key && w3.key);
+
+  // Depth 1 and 2 pass the demo policies, each decided for the receiver.
+  HttpResult c1 = Exchange(*key_, svid_, token, w1.svid, "tickets.read");
+  ASSERT_EQ(c1.status, 200u) << c1.body;
+  std::string t1(c1.Json().at("access_token").as_string());
+  HttpResult c2 = Exchange(*w1.key, w1.svid, t1, w2.svid, "tickets.read");
+  ASSERT_EQ(c2.status, 200u) << c2.body;
+  std::string t2(c2.Json().at("access_token").as_string());
+  json::array delegated = Events("grant.delegated");
+  ASSERT_EQ(delegated.size(), 2u);
+  const json::value& first = delegated[0].at("details");
+  EXPECT_EQ(first.at("decision").at("decision").as_string(), "allow");
+  EXPECT_EQ(first.at("decision").at("policies").at(0).as_string(), "grant-routine-work");
+  EXPECT_EQ(first.at("decision").at("delegation").at("depth").as_int64(), 1);
+  EXPECT_EQ(first.at("decision").at("delegation").at("parent_agent").as_string(), "builder");
+  EXPECT_EQ(first.at("policy_hash"), first.at("decision").at("policy_set_hash"));
+  EXPECT_EQ(delegated[1].at("details").at("decision").at("delegation").at("depth").as_int64(), 2);
+
+  // Depth 3 is forbidden by the demo's delegation-depth-limit policy.
+  HttpResult c3 = Exchange(*w2.key, w2.svid, t2, w3.svid, "tickets.read");
+  ASSERT_EQ(c3.status, 403u) << c3.body;
+  EXPECT_EQ(c3.Json().at("decision").as_string(), "deny");
+  EXPECT_EQ(c3.Json().at("policies").at(0).as_string(), "delegation-depth-limit");
+  EXPECT_FALSE(c3.Json().at("policy_set_hash").as_string().empty());
+  json::array denied = Events("grant.denied");
+  ASSERT_EQ(denied.size(), 1u);
+  EXPECT_EQ(denied[0].at("actor").as_string(), "agent:worker-2");
+  EXPECT_EQ(denied[0].at("subject").as_string(), "agent:worker-3");
+  EXPECT_EQ(denied[0].at("details").at("delegation").at("depth").as_int64(), 3);
+
+  // Work that needs a human is not delegated: the exchange cannot wait.
+  HttpResult refund = AgentSend("POST", "/v1/grants", Intent("refund-9", {"payments.refund"}));
+  ASSERT_EQ(refund.status, 202u) << refund.body;
+  std::string refund_id(refund.Json().at("id").as_string());
+  DecideOutOfProcess(std::string(refund.Json().at("approval_id").as_string()),
+                     approvals::Verdict::kApprove);
+  HttpResult approved = AgentSend("GET", "/v1/grants/" + refund_id);
+  ASSERT_EQ(approved.status, 200u) << approved.body;
+  HttpResult asked = Exchange(*key_, svid_, std::string(approved.Json().at("token").as_string()),
+                              w1.svid, "payments.refund");
+  ASSERT_EQ(asked.status, 403u) << asked.body;
+  EXPECT_EQ(asked.Json().at("decision").as_string(), "needs_approval");
+  EXPECT_NE(asked.Json().at("error").at("message").as_string().find("cannot wait"),
+            std::string::npos);
+  EXPECT_EQ(Events("grant.delegated").size(), 2u);
+}
+
+// The approval is used in the transaction that activates its grant: a grant
+// that can no longer be activated leaves its approval approved, not used.
+TEST_F(GrantsTest, ApprovalIsUsedOnlyWithTheActivation) {
+  StartWithDemoPolicies();
+  HttpResult r = AgentSend("POST", "/v1/grants", Intent("refund-10", {"payments.refund"}));
+  ASSERT_EQ(r.status, 202u) << r.body;
+  std::string id(r.Json().at("id").as_string());
+  std::string approval(r.Json().at("approval_id").as_string());
+  DecideOutOfProcess(approval, approvals::Verdict::kApprove);
+  // The agent is suspended after the approval: activation must fail.
+  ASSERT_EQ(Post("/v1/agents/builder/suspend", R"({"reason":"investigation"})").status, 200u);
+  ASSERT_EQ(Post("/v1/agents/builder/resume", R"({"reason":"cleared"})").status, 200u);
+  HttpResult view = AgentSend("GET", "/v1/grants/" + id);
+  EXPECT_NE(view.status, 200u) << view.body;
+  EXPECT_TRUE(Events("approval.used").empty());
+  HttpResult a = Get("/v1/approvals/" + approval);
+  ASSERT_EQ(a.status, 200u) << a.body;
+  EXPECT_EQ(a.Json().at("status").as_string(), "approved");
 }
 
 TEST_F(GrantsTest, AnotherAgentsGrantIsInvisibleAndAdminRoutesNeedTheAdminToken) {

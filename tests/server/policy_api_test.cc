@@ -75,7 +75,7 @@ TEST_F(PolicyApiTest, DecisionsReloadsAndTheirEvidence) {
   auto reload = Post("/v1/policies/reload", "");
   ASSERT_EQ(reload.status, 200u) << reload.body;
   std::string hash(reload.Json().as_object()["hash"].as_string());
-  EXPECT_EQ(reload.Json().as_object()["policies"].as_array().size(), 9u);
+  EXPECT_EQ(reload.Json().as_object()["policies"].as_array().size(), 10u);
 
   auto allow = Authorize("helpdesk/read_ticket");
   ASSERT_EQ(allow.status, 200u) << allow.body;

@@ -102,6 +102,74 @@ TEST(RouterTest, PathAndQueryDecoding) {
   EXPECT_FALSE(ParseQuery("a=%G1").ok());
 }
 
+TEST(RouterTest, TailParameterTakesTheRestOfThePath) {
+  Router router;
+  ASSERT_TRUE(router.Add("GET", "/proxy/{service}/{path...}", Echo("proxy")).ok());
+  ASSERT_TRUE(router.Add("GET", "/v1/check", Echo("check")).ok());
+  ASSERT_TRUE(router.Add("POST", "/v1/check/{service}/{path...}", Echo("check-tail")).ok());
+  ASSERT_TRUE(router.Add("POST", "/v1/check/special/{x}", Echo("fixed")).ok());
+
+  auto deep = Make("GET", "/proxy/billing/v1/invoices/42");
+  Response res = router.Dispatch(deep);
+  ASSERT_EQ(res.status, 200u) << res.body;
+  EXPECT_EQ(Body(res)["service"], "billing");
+  EXPECT_EQ(Body(res)["path"], "v1/invoices/42");
+  EXPECT_EQ(deep.route, "/proxy/{service}/{path...}");
+
+  // Segments are decoded one by one; a trailing slash is kept; the service root is "".
+  auto decoded = Make("GET", "/proxy/billing/a%20b/c%3Fd/");
+  EXPECT_EQ(Body(router.Dispatch(decoded))["path"], "a b/c?d/");
+  auto root = Make("GET", "/proxy/billing/");
+  EXPECT_EQ(Body(router.Dispatch(root))["path"], "");
+
+  // At least one segment after the prefix: no tail, no match.
+  auto bare = Make("GET", "/proxy/billing");
+  EXPECT_EQ(router.Dispatch(bare).status, 404u);
+
+  // A fixed-length route wins over a tail with as many literals.
+  auto fixed = Make("POST", "/v1/check/special/one");
+  EXPECT_EQ(Body(router.Dispatch(fixed))["tag"], "fixed");
+  auto two = Make("POST", "/v1/check/special/one/two");
+  EXPECT_EQ(Body(router.Dispatch(two))["tag"], "check-tail");
+
+  // Methods other than the registered ones are 405 with Allow.
+  auto del = Make("DELETE", "/proxy/billing/x");
+  res = router.Dispatch(del);
+  EXPECT_EQ(res.status, 405u);
+  EXPECT_EQ(res.headers.at(0).second, "GET");
+}
+
+TEST(RouterTest, TailRefusesSmuggledStructure) {
+  Router router;
+  ASSERT_TRUE(router.Add("GET", "/proxy/{service}/{path...}", Echo("proxy")).ok());
+  for (const char* path : {"/proxy/billing/../admin", "/proxy/billing/a/%2e%2e/admin",
+                           "/proxy/billing/a/%2E%2E", "/proxy/billing/./a", "/proxy/billing/a/.",
+                           "/proxy/billing/a//b", "/proxy/billing//"}) {
+    auto r = Make("GET", path);
+    Response res = router.Dispatch(r);
+    EXPECT_EQ(res.status, 400u) << path;
+    EXPECT_EQ(Body(res)["error"].as_object()["field"], "path") << path;
+  }
+  for (const char* path : {"/proxy/billing/a%2Fb", "/proxy/billing/a%2fb", "/proxy/billing/a%00",
+                           "/proxy/billing/a%zz", "/proxy/billing/a%2"}) {
+    auto r = Make("GET", path);
+    EXPECT_EQ(router.Dispatch(r).status, 400u) << path;
+  }
+  // ".." as a fixed parameter is not a tail concern, and "..." is an ordinary name.
+  auto dots = Make("GET", "/proxy/billing/.../x");
+  EXPECT_EQ(Body(router.Dispatch(dots))["path"], ".../x");
+}
+
+TEST(RouterTest, TailPatternsAreChecked) {
+  Router router;
+  EXPECT_FALSE(router.Add("GET", "/proxy/{path...}/x", Echo("x")).ok());
+  EXPECT_FALSE(router.Add("GET", "/proxy/{...}", Echo("x")).ok());
+  EXPECT_FALSE(router.Add("GET", "/proxy/{a.b}", Echo("x")).ok());
+  EXPECT_TRUE(router.Add("GET", "/proxy/{rest...}", Echo("x")).ok());
+  EXPECT_EQ(router.RouteFor("/proxy/a/b"), "/proxy/{rest...}");
+  EXPECT_EQ(router.RouteFor("/proxy"), "unmatched");
+}
+
 TEST(ErrorsTest, OneMappingForEveryCode) {
   EXPECT_EQ(HttpStatusFor(StatusCode::kInvalidArgument), 400u);
   EXPECT_EQ(HttpStatusFor(StatusCode::kUnauthenticated), 401u);

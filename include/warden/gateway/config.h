@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -35,7 +36,23 @@ struct Upstream {
   std::string cacert_file;
   // Longest wait for the upstream's complete answer.
   std::chrono::milliseconds timeout = std::chrono::seconds(30);
+  // Keep this upstream's tool arguments in the audit log even when the
+  // gateway-wide audit_arguments is off.
+  bool audit_arguments = false;
 };
+
+// An upstream URL split for the HTTP client: the base ("http://host:port",
+// as net::ParseServerUrl accepts it) and the origin-form path with query
+// ("/mcp", "/api/v1?x=1"; "/" when the URL has none).
+struct UpstreamUrl {
+  std::string base;
+  std::string path;
+};
+
+// Splits and checks an upstream URL: http or https only; no user info, no
+// fragment, no whitespace or control characters. InvalidArgument naming the
+// problem (field "url").
+Result<UpstreamUrl> ParseUpstreamUrl(std::string_view url);
 
 struct GatewayConfig {
   std::vector<Upstream> mcp_servers;    // config key "mcp_servers": {name: {...}}

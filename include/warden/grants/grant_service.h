@@ -68,6 +68,14 @@ struct Grant {
   GrantStatus EffectiveStatus(TimePoint now) const;
 };
 
+// List filter. `active_only` keeps the effectively active grants (stored
+// active and not past expires_at at the clock's now).
+struct GrantFilter {
+  std::optional<std::string> agent;
+  bool active_only = false;
+  int64_t limit = 1000;  // 1..1000
+};
+
 struct GrantServiceOptions {
   std::string trust_domain = "warden.local";  // iss is "spiffe://<trust_domain>"
   std::string audience = "warden";            // aud of grant tokens
@@ -112,7 +120,13 @@ struct DelegationRequest {
   Scope scope;                   // each element must be in the parent's scope
   std::optional<std::chrono::seconds> ttl;  // default: until the parent ends
   Limits limits;                 // absent members inherit the parent's
+  // The policy decision that allowed the delegation (the caller asked the
+  // policy engine for the child agent): its policy set hash, recorded on the
+  // child, and its audit details (decision, policies, policy_set_hash),
+  // recorded in grant.delegated as details.decision. Without it the child
+  // records the parent's hash and no decision.
   std::optional<std::string> policy_hash;   // default: the parent's
+  boost::json::object decision;
 };
 
 class GrantService {
@@ -135,16 +149,28 @@ class GrantService {
   // NotFound("grant <id> not found").
   Result<Grant> Get(std::string_view grant_id);
 
-  // The agent's effectively active grants, newest first.
+  // Grants matching `filter`, newest first (created_at, then id). Pagination
+  // is the caller's: at most filter.limit rows. InvalidArgument (field
+  // "agent" or "limit").
+  Result<std::vector<Grant>> List(const GrantFilter& filter);
+
+  // The agent's effectively active grants, newest first, at most 1000: List
+  // with {agent, active_only}.
   Result<std::vector<Grant>> ListActive(std::string_view agent);
 
-  // pending_approval -> active once the approval `approval_id` (which must be
-  // the one recorded on the grant) was consumed. The TTL counts from now,
-  // capped as at Create. Audits grant.issued. FailedPrecondition when not
-  // pending or the agent is no longer active; InvalidArgument (field
-  // "approval_id") for another approval.
-  Result<Grant> Activate(std::string_view grant_id, std::string_view approval_id,
-                         std::string_view actor);
+  // pending_approval -> active, consuming the approval `approval_id` (which
+  // must be the one recorded on the grant) for exactly BindingHash(agent
+  // SPIFFE ID, intent, scope) in the same transaction: both commit or
+  // neither (approvals::ConsumeInTransaction), so a refusal or a crash never
+  // leaves a used approval with a pending grant, or an active grant with an
+  // unused approval. The TTL counts from now, capped as at Create. Audits
+  // approval.used and grant.issued by `actor`. Errors, checked in this order:
+  // NotFound; FailedPrecondition when the grant is not pending or its agent
+  // is no longer active; InvalidArgument (field "approval_id") for another
+  // approval; then the errors of ApprovalQueue::Consume (the approval is
+  // left unchanged).
+  Result<Grant> ActivateWithApproval(std::string_view grant_id, std::string_view approval_id,
+                                     std::string_view actor);
 
   // The agent ends its own task: active -> completed, descendants revoked.
   // PermissionDenied when `agent` is not the grant's; FailedPrecondition
@@ -172,8 +198,14 @@ class GrantService {
   // "scope.resources[i]", "ttl", "limits.max_calls", "limits.max_spend",
   // "depth". PermissionDenied when requesting_agent is not the parent's
   // agent; FailedPrecondition when the parent is not active. Audits
-  // grant.delegated on the child (details.parent) by the requesting agent.
+  // grant.delegated on the child (details.parent, details.decision) by the
+  // requesting agent.
   Result<Grant> Delegate(const DelegationRequest& request);
+
+  // Makes every check of Delegate without writing, and returns the child
+  // grant Delegate would create now (empty id): what a policy decision
+  // about the delegation is asked about. Same errors as Delegate.
+  Result<Grant> PlanDelegation(const DelegationRequest& request);
 
   // Signs a token for an effectively active grant with the ring's current key;
   // exp = the grant's expiry (whole seconds, rounded down). The act chain is
@@ -216,6 +248,9 @@ class GrantService {
   Result<Grant> EndGrant(std::string_view grant_id, std::optional<std::string_view> agent,
                          std::string_view actor, std::string_view reason, GrantStatus status);
   void Publish(const std::vector<Ended>& ended);
+  // The checks and the child of a delegation, read in `txn` at `now`.
+  Result<Grant> BuildChild(store::Transaction& txn, const DelegationRequest& request,
+                           TimePoint now);
 
   store::Store& store_;
   const identity::KeyRing& keys_;

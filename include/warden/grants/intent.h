@@ -88,9 +88,10 @@ Status ValidateResource(std::string_view resource, std::string_view field);
 // digits, no sign, no exponent) in millionths. InvalidArgument with `field`.
 Result<int64_t> ParseSpend(std::string_view text, std::string_view field);
 
-// Lower-case hex SHA-256 of CanonicalJson({"agent": agent_id,
-// "intent": IntentToJson(intent), "scope": ScopeToJson(scope)}): what an
-// approval is bound to. `agent_id` is the agent's SPIFFE ID.
+// What an approval of a grant is bound to: approvals::ComputeSubjectSha256
+// of kind "grant" over {"agent": agent_id, "intent": IntentToJson(intent),
+// "scope": ScopeToJson(scope)}, so a grant's intent_sha256 equals the
+// subject_sha256 of its approval. `agent_id` is the agent's SPIFFE ID.
 std::string BindingHash(std::string_view agent_id, const Intent& intent, const Scope& scope);
 
 }  // namespace warden::grants

@@ -58,7 +58,10 @@ struct HttpRequest {
   std::string body;    // sent with Content-Type application/json when non-empty
   std::string bearer_token;  // Authorization header when non-empty; never logged
   // Further headers (e.g. "Authorization: DPoP ..." and "DPoP"); values are
-  // credentials and never logged. Set after the defaults, so they win.
+  // credentials and never logged. Set after the defaults, so they win (a
+  // "Content-Type" or "Accept" here replaces the JSON default). A name that
+  // is not an RFC 9110 token, or a value with CR, LF or NUL, makes Send fail
+  // with InvalidArgument (no header injection).
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
@@ -66,6 +69,12 @@ struct HttpResponse {
   int status = 0;
   std::string content_type;
   std::string body;
+  // Every response header in order received (names as sent by the server);
+  // compare names case-insensitively, or use Header().
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  // The first header named `name` (ASCII case-insensitive), or nullopt.
+  std::optional<std::string> Header(std::string_view name) const;
 };
 
 class HttpClient {

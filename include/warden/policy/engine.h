@@ -40,6 +40,15 @@ Result<cedar::Record> ParseRequestContext(const boost::json::value& context,
                                           const cedar::Schema* schema,
                                           const cedar::EntityUid& action);
 
+// Removes the top-level members of `context` that the schema's context type
+// for Action::"<action_id>" does not declare. Cedar records are closed: such
+// an attribute would make the request ill-typed, and no policy valid under
+// the schema can read it, so Warden's own context members (added as
+// features grow) are left out for an older schema rather than refused.
+// No schema, or an action it does not declare: unchanged.
+void DropUndeclaredContext(const cedar::Schema* schema, std::string_view action_id,
+                           boost::json::object& context);
+
 enum class Outcome { kAllow, kDeny, kNeedsApproval };
 std::string_view OutcomeName(Outcome outcome);  // "allow" | "deny" | "needs_approval"
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "warden/core/status.h"
+#include "warden/gateway/config.h"
 
 namespace warden::server {
 
@@ -69,6 +70,9 @@ struct ServeOptions {
   // Failed admin authentications recorded in the audit log per source address
   // and minute; the rest are counted and reported with the next recorded one.
   int auth_failure_events_per_minute = 10;
+  // The enforcement gateway's upstreams and limits: config key "gateway"
+  // (docs/gateway.md). Empty by default: /mcp and /proxy have nothing to front.
+  gateway::GatewayConfig gateway;
 };
 
 // Reads a JSON config file into defaults-filled ServeOptions. Strict: unknown

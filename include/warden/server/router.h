@@ -1,8 +1,10 @@
 // Router: maps (method, path pattern) to a handler. Patterns are literal
-// segments and "{param}" segments ("/v1/agents/{name}/suspend"). Dispatch
-// answers 404 (JSON) for an unknown path and 405 with Allow for a known path
-// and another method. Routes are added before serving starts; Dispatch is then
-// safe from many threads (the table is read-only).
+// segments, "{param}" segments ("/v1/agents/{name}/suspend") and, last only,
+// one "{name...}" tail matching the rest of the path ("/proxy/{service}/{path...}").
+// Dispatch answers 404 (JSON) for an unknown path, 405 with Allow for a known
+// path and another method, and 400 for a tail holding "." or ".." or an empty
+// segment before its end. Routes are added before serving starts; Dispatch is
+// then safe from many threads (the table is read-only).
 #pragma once
 
 #include <chrono>
@@ -41,7 +43,10 @@ struct Request {
   std::string target;  // raw request target
   std::string path;    // target without the query string
   std::map<std::string, std::string, std::less<>> query;   // percent-decoded
-  std::map<std::string, std::string, std::less<>> params;  // from "{name}" segments
+  // From "{name}" segments, and the tail of "{name...}": its decoded segments
+  // joined by '/', no leading '/' ("v1/invoices/42"; "v1/" for a trailing
+  // slash; "" for the path ending right after the preceding '/').
+  std::map<std::string, std::string, std::less<>> params;
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
   std::string remote_address;         // peer IP, e.g. "127.0.0.1"; "unix" over a Unix socket
@@ -98,8 +103,9 @@ class Router {
   struct Route {
     std::string method;
     std::string pattern;
-    std::vector<std::string> segments;  // "{x}" marks a parameter
+    std::vector<std::string> segments;  // "{x}" marks a parameter, "{x...}" the tail
     Handler handler;
+    bool tail = false;  // the last segment is "{x...}"
   };
   static std::optional<std::map<std::string, std::string, std::less<>>> Match(
       const Route& route, const std::vector<std::string>& path_segments);
@@ -109,6 +115,12 @@ class Router {
 // Splits "/a/b" into {"a","b"} and percent-decodes each segment.
 // InvalidArgument for a path not starting with '/', bad escapes or "%2F"/NUL.
 Result<std::vector<std::string>> SplitPath(std::string_view path);
+
+// The rule a "{name...}" tail obeys, for paths parsed elsewhere (a check
+// request's original URI): from segments[from] on, no "." or ".." segment
+// and no empty segment except the last (a trailing slash). InvalidArgument
+// with field "path".
+Status CheckPathSegments(const std::vector<std::string>& segments, size_t from);
 
 // Percent-decodes a query component ('+' is a space). InvalidArgument on bad escapes.
 Result<std::string> PercentDecode(std::string_view text, bool plus_is_space);

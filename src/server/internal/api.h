@@ -14,6 +14,8 @@
 #include "warden/approvals/approval_queue.h"
 #include "warden/approvals/approvers.h"
 #include "warden/crypto/dpop.h"
+#include "warden/gateway/enforcer.h"
+#include "warden/gateway/mcp_proxy.h"
 #include "warden/grants/grant_service.h"
 #include "warden/identity/key_store.h"
 #include "warden/identity/registry.h"
@@ -39,6 +41,10 @@ struct ApiContext {
   AdminAuth& auth;
   const ServeOptions& options;
   const std::atomic<bool>& stopping;  // set when shutdown begins
+  // The enforcement gateway: decisions on tool calls and HTTP requests
+  // (gateway::Enforcer) and the MCP proxy behind /mcp/{server}.
+  gateway::Enforcer& enforcer;
+  gateway::McpProxy& mcp;
 };
 
 // The request body as JSON, within options.max_body_bytes; errors carry
