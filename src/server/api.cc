@@ -227,6 +227,7 @@ class Handlers {
 // Unknown query parameters are refused like unknown JSON fields: a filter
 // the server ignores would silently return more than the caller asked for.
 Status OnlyQueryParams(const Request& req, std::initializer_list<std::string_view> allowed) {
+  WARDEN_RETURN_IF_ERROR(req.query_status);
   for (const auto& [key, value] : req.query) {
     bool known = false;
     for (auto a : allowed) known = known || a == key;

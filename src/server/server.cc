@@ -238,11 +238,11 @@ class Server::Impl {
     size_t q = r.target.find('?');
     if (q != std::string::npos) {
       auto query = ParseQuery(std::string_view(r.target).substr(q + 1));
-      if (!query.ok()) {
-        r.route = router.RouteFor(r.path);
-        return Response::Error(query.status());
+      if (query.ok()) {
+        r.query = std::move(*query);
+      } else {
+        r.query_status = query.status();
       }
-      r.query = std::move(*query);
     }
     return router.Dispatch(r);
   }

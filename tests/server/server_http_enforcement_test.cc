@@ -268,6 +268,12 @@ TEST_F(HttpEnforcementTest, ProxyForwardsAnAllowedRequestWithWardensCredentialsO
   // The agent's token never reaches the upstream in any header.
   for (const auto& [k, v] : seen.headers) EXPECT_EQ(v.find(grant_token_), std::string::npos) << k;
 
+  // The query is the service's business: repeated keys, which Warden's own
+  // routes refuse, are relayed as sent.
+  HttpResult repeated = ProxySend("GET", "/proxy/billing/v1/invoices/42?tag=a&tag=b");
+  ASSERT_EQ(repeated.status, 200u) << repeated.body;
+  EXPECT_EQ(LastSeen().target, "/api/v1/invoices/42?tag=a&tag=b");
+
   // HEAD reaches the service as GET (the same answer) and comes back without content.
   HttpResult head = ProxySend("HEAD", "/proxy/billing/v1/invoices/43");
   EXPECT_EQ(head.status, 200u) << head.body;

@@ -52,6 +52,11 @@ struct Request {
   std::string remote_address;         // peer IP, e.g. "127.0.0.1"; "unix" over a Unix socket
   std::optional<UnixPeer> unix_peer;  // set only for requests over a Unix socket
   std::string route;                  // matched pattern, or "unmatched"; set by Dispatch
+  // Why the query string could not be parsed into `query` (bad escapes,
+  // repeated keys), or OK. Routes that read `query` refuse the request
+  // through OnlyQueryParams; routes that relay the raw query (the proxy)
+  // are free to.
+  Status query_status;
 
   // First header value with that (case-insensitive) name, or nullopt.
   std::optional<std::string_view> Header(std::string_view name) const;

@@ -52,7 +52,8 @@ struct ApiContext {
 Result<boost::json::value> ParseBody(const ApiContext& ctx, const Request& req);
 
 // Unknown query parameters are InvalidArgument naming the parameter (a filter
-// the server ignored would silently answer more than was asked).
+// the server ignored would silently answer more than was asked); so is a
+// query string that could not be parsed (req.query_status).
 Status OnlyQueryParams(const Request& req, std::initializer_list<std::string_view> allowed);
 
 // A decimal integer query value within [lo, hi]; InvalidArgument naming `field`.
