@@ -46,13 +46,7 @@ class GrantsTest : public ServerFixture {
  protected:
   void StartWithDemoPolicies() {
     StartServer();
-    const char* src = std::getenv("WARDEN_SOURCE_DIR");
-    ASSERT_NE(src, nullptr);
-    for (const auto& e : fs::directory_iterator(fs::path(src) / "examples" / "policies")) {
-      if (!e.is_regular_file()) continue;
-      fs::copy(e.path(), DataDir() / "policies" / e.path().filename(),
-               fs::copy_options::overwrite_existing);
-    }
+    ASSERT_NO_FATAL_FAILURE(InstallExamplePolicies());
     HttpResult r = Post("/v1/policies/reload", "");
     ASSERT_EQ(r.status, 200u) << r.body;
     json::object agent{{"name", "builder"},

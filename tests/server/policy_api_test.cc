@@ -16,15 +16,6 @@ namespace json = boost::json;
 
 class PolicyApiTest : public ServerFixture {
  protected:
-  void CopyDemoPolicies() {
-    const char* src = std::getenv("WARDEN_SOURCE_DIR");
-    ASSERT_NE(src, nullptr);
-    for (const auto& e : fs::directory_iterator(fs::path(src) / "examples" / "policies")) {
-      fs::copy(e.path(), DataDir() / "policies" / e.path().filename(),
-               fs::copy_options::overwrite_existing);
-    }
-  }
-
   void CreateAgent() {
     auto r = Post("/v1/agents", R"({"name":"support-bot","owner":"helpdesk","purpose":"tickets",)"
                                 R"("environment":"dev","expires_in":"30d"})");
@@ -71,7 +62,7 @@ TEST_F(PolicyApiTest, FirstStartServesADenyAllSetWithTheDefaultSchema) {
 TEST_F(PolicyApiTest, DecisionsReloadsAndTheirEvidence) {
   StartServer();
   CreateAgent();
-  CopyDemoPolicies();
+  InstallExamplePolicies();
   auto reload = Post("/v1/policies/reload", "");
   ASSERT_EQ(reload.status, 200u) << reload.body;
   std::string hash(reload.Json().as_object()["hash"].as_string());

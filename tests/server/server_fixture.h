@@ -13,6 +13,8 @@
 #include <sstream>
 #include <string>
 
+#include "server/internal/http_server.h"
+#include "server/internal/listen_address.h"
 #include "server/test_client.h"
 #include "warden/core/clock.h"
 #include "warden/server/server.h"
@@ -30,6 +32,21 @@ inline unsigned FileMode(const std::filesystem::path& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return 0xFFFF;
   return st.st_mode & 07777;
+}
+
+// Starts a plain HTTP server on an ephemeral loopback port that answers with
+// `router`: a real upstream for the gateway and proxy tests. `router` must
+// outlive it.
+inline void StartUpstream(const Router& router, std::unique_ptr<internal::HttpServer>* out) {
+  auto addr = internal::ParseListenAddress("127.0.0.1:0");
+  ASSERT_TRUE(addr.ok());
+  internal::HttpServerOptions http;
+  http.threads = 1;
+  http.shutdown_timeout = std::chrono::seconds(2);
+  auto up = internal::HttpServer::Start(
+      *addr, nullptr, http, [&router](Request& r) { return router.Dispatch(r); }, nullptr);
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  *out = std::move(*up);
 }
 
 class ServerFixture : public ::testing::Test {
@@ -60,6 +77,20 @@ class ServerFixture : public ::testing::Test {
     std::string token = ReadFile(DataDir() / "admin.token");
     while (!token.empty() && token.back() == '\n') token.pop_back();
     token_ = token;
+  }
+
+  // Copies examples/policies/* into the policy folder of a started server
+  // (which created the folder with the modes it requires); they take effect
+  // at the next reload.
+  void InstallExamplePolicies() {
+    const char* src = std::getenv("WARDEN_SOURCE_DIR");
+    ASSERT_NE(src, nullptr);
+    for (const auto& e :
+         std::filesystem::directory_iterator(std::filesystem::path(src) / "examples" / "policies")) {
+      if (!e.is_regular_file()) continue;
+      std::filesystem::copy(e.path(), DataDir() / "policies" / e.path().filename(),
+                            std::filesystem::copy_options::overwrite_existing);
+    }
   }
 
   void StopServer() {

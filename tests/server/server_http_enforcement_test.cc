@@ -83,16 +83,7 @@ class HttpEnforcementTest : public ServerFixture {
     for (const char* m : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
       ASSERT_TRUE(upstream_router_->Add(m, "/api/{rest...}", echo).ok());
     }
-    auto addr = internal::ParseListenAddress("127.0.0.1:0");
-    ASSERT_TRUE(addr.ok());
-    internal::HttpServerOptions http;
-    http.threads = 1;
-    http.shutdown_timeout = std::chrono::seconds(2);
-    auto up = internal::HttpServer::Start(
-        *addr, nullptr, http, [this](Request& r) { return upstream_router_->Dispatch(r); },
-        nullptr);
-    ASSERT_TRUE(up.ok()) << up.status().ToString();
-    upstream_ = std::move(*up);
+    ASSERT_NO_FATAL_FAILURE(StartUpstream(*upstream_router_, &upstream_));
 
     gateway::Upstream billing;
     billing.name = "billing";
@@ -117,13 +108,7 @@ class HttpEnforcementTest : public ServerFixture {
 
   void StartWithPolicies() {
     StartServer();
-    const char* src = std::getenv("WARDEN_SOURCE_DIR");
-    ASSERT_NE(src, nullptr);
-    for (const auto& e : fs::directory_iterator(fs::path(src) / "examples" / "policies")) {
-      if (!e.is_regular_file()) continue;
-      fs::copy(e.path(), DataDir() / "policies" / e.path().filename(),
-               fs::copy_options::overwrite_existing);
-    }
+    ASSERT_NO_FATAL_FAILURE(InstallExamplePolicies());
     {
       std::ofstream out(DataDir() / "policies" / "http.cedar");
       out << kHttpPolicies;
