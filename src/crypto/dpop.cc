@@ -8,6 +8,7 @@
 #include "warden/core/encoding.h"
 #include "warden/core/json.h"
 #include "warden/core/random.h"
+#include "warden/core/text.h"
 #include "warden/core/time_format.h"
 #include "warden/crypto/hash.h"
 #include "warden/crypto/jwt.h"
@@ -48,10 +49,7 @@ bool IsSubDelim(char c) {
 // RFC 9110 5.6.2 tchar: what an HTTP method may be made of.
 bool IsMethodToken(std::string_view s) {
   if (s.empty()) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return IsAlpha(c) || IsDigit(c) ||
-           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-  });
+  return std::all_of(s.begin(), s.end(), IsHttpTokenChar);
 }
 
 std::string TimeText(int64_t unix_seconds) {

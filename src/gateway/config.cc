@@ -5,6 +5,7 @@
 #include <set>
 
 #include "warden/core/json.h"
+#include "warden/core/text.h"
 #include "warden/core/time_format.h"
 #include "warden/net/http_client.h"
 
@@ -31,20 +32,6 @@ Status CheckUpstreamName(std::string_view name, const std::string& field) {
     }
   }
   return OkStatus();
-}
-
-// RFC 9110 token characters.
-bool IsTokenChar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 // Headers the gateway itself sets or that describe the connection; letting a
@@ -115,9 +102,9 @@ Result<Upstream> ParseUpstream(const std::string& name, const json::value& v,
         return InvalidArgument("header name must be 1 to 256 characters", field);
       }
       for (char c : hname) {
-        if (!IsTokenChar(c)) return InvalidArgument("invalid character in header name", field);
+        if (!IsHttpTokenChar(c)) return InvalidArgument("invalid character in header name", field);
       }
-      std::string lower = Lower(hname);
+      std::string lower = AsciiLower(hname);
       if (IsReservedHeader(lower)) {
         return InvalidArgument("header " + hname + " is set by the gateway and cannot be configured",
                                field);

@@ -1,11 +1,11 @@
 #include "warden/gateway/enforcer.h"
 
-#include <ctime>
 
 #include "warden/audit/audit_log.h"
 #include "warden/cedar/schema.h"
 #include "warden/core/encoding.h"
 #include "warden/core/json.h"
+#include "warden/core/text.h"
 #include "warden/core/time_format.h"
 #include "warden/crypto/hash.h"
 
@@ -28,38 +28,12 @@ bool Contains(const std::vector<std::string>& v, std::string_view s) {
   return false;
 }
 
-json::object TimeContext(TimePoint now) {
-  std::time_t secs = std::chrono::system_clock::to_time_t(now);
-  std::tm utc{};
-  ::gmtime_r(&secs, &utc);
-  return json::object{
-      {"now", json::object{{"__extn", json::object{{"fn", "datetime"},
-                                                   {"arg", FormatRfc3339(now)}}}}},
-      {"hour", static_cast<int64_t>(utc.tm_hour)},
-      {"weekday", static_cast<int64_t>(utc.tm_wday)}};
-}
-
-std::string Listed(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
 }  // namespace
-
-std::string_view VerdictKindName(VerdictKind kind) {
-  switch (kind) {
-    case VerdictKind::kAllow: return "allow";
-    case VerdictKind::kDeny: return "deny";
-    case VerdictKind::kNeedsApproval: return "needs_approval";
-  }
-  return "deny";
-}
 
 json::object Verdict::ToErrorData() const {
   json::object data;
   data["grant"] = grant_id;
-  data["decision"] = VerdictKindName(kind);
+  data["decision"] = policy::OutcomeName(kind);
   data["policies"] = Strings(policies);
   data["policy_set_hash"] = policy_set_hash;
   data["reason"] = reason;
@@ -204,7 +178,7 @@ policy::DecisionInput Enforcer::BuildInput(const GrantedCaller& caller, const Op
   }
   context["delegation"] = std::move(delegation);
   if (grant.on_behalf_of) context["on_behalf_of"] = *grant.on_behalf_of;
-  context["time"] = TimeContext(state.now);
+  context["time"] = policy::DecisionTimeContext(state.now);
   context["risk"] = int64_t{0};
   context.erase("approval");  // only the enforcer says an approval was granted
   policy::DropUndeclaredContext(schema, action, context);
@@ -238,11 +212,7 @@ Result<std::vector<VerdictKind>> Enforcer::Preview(const GrantedCaller& caller,
       }
       return decided.status();
     }
-    switch (decided->outcome) {
-      case policy::Outcome::kAllow: out[i] = VerdictKind::kAllow; break;
-      case policy::Outcome::kNeedsApproval: out[i] = VerdictKind::kNeedsApproval; break;
-      case policy::Outcome::kDeny: break;
-    }
+    out[i] = decided->outcome;
   }
   return out;
 }
@@ -268,7 +238,7 @@ Result<Verdict> Enforcer::Authorize(const GrantedCaller& caller, const Operation
   // Writes the refusal (or the needs_approval) event and returns the verdict.
   auto finish = [&](Verdict out) -> Result<Verdict> {
     json::object d = details;
-    d["decision"] = VerdictKindName(out.kind);
+    d["decision"] = policy::OutcomeName(out.kind);
     d["policies"] = Strings(out.policies);
     d["policy_set_hash"] = out.policy_set_hash;
     d["reason"] = out.reason;
@@ -354,7 +324,7 @@ Result<Verdict> Enforcer::Authorize(const GrantedCaller& caller, const Operation
     case policy::Outcome::kAllow: {
       Verdict out = v;
       out.policies = names(decided->response.diagnostics.reasons);
-      out.reason = "allowed by " + Listed(out.policies);
+      out.reason = "allowed by " + JoinComma(out.policies);
       return allow(std::move(out));
     }
     case policy::Outcome::kDeny: {
@@ -363,7 +333,7 @@ Result<Verdict> Enforcer::Authorize(const GrantedCaller& caller, const Operation
       out.policies = names(decided->response.diagnostics.reasons);
       out.reason = out.policies.empty()
                        ? "no policy permits " + op.scope_action + " (default deny)"
-                       : "forbidden by " + Listed(out.policies);
+                       : "forbidden by " + JoinComma(out.policies);
       if (!decided->response.diagnostics.errors.empty()) {
         json::array erroring;
         for (const auto& e : decided->response.diagnostics.errors) {
@@ -454,7 +424,7 @@ Result<Verdict> Enforcer::Authorize(const GrantedCaller& caller, const Operation
     Verdict out = v;
     out.policies = names(again.response.diagnostics.reasons);
     out.approval_id = existing->id;
-    out.reason = "allowed by " + Listed(out.policies) + " with approval " + existing->id;
+    out.reason = "allowed by " + JoinComma(out.policies) + " with approval " + existing->id;
     auto allowed = allow(std::move(out));
     if (!allowed.ok() || allowed->kind != VerdictKind::kAllow) return allowed;
     auto consumed = approvals_.Consume(existing->id, v.subject_sha256, v.actor);
@@ -491,7 +461,7 @@ Result<Verdict> Enforcer::Authorize(const GrantedCaller& caller, const Operation
   out.kind = VerdictKind::kNeedsApproval;
   out.policies = approval_policies;
   out.approval_id = created->id;
-  out.reason = "needs a human approval (" + Listed(approval_policies) + "): approval " +
+  out.reason = "needs a human approval (" + JoinComma(approval_policies) + "): approval " +
                created->id;
   return finish(std::move(out));
 }

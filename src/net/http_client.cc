@@ -19,6 +19,8 @@
 #include <functional>
 #include <utility>
 
+#include "warden/core/text.h"
+
 namespace warden::net {
 namespace {
 
@@ -353,9 +355,7 @@ Result<HttpResponse> RoundTrip(Exchange& ex, Stream& stream,
 Status CheckHeader(std::string_view name, std::string_view value) {
   if (name.empty()) return InvalidArgument("empty header name");
   for (char c : name) {
-    bool token = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    if (!token) return InvalidArgument("invalid character in header name");
+    if (!IsHttpTokenChar(c)) return InvalidArgument("invalid character in header name");
   }
   if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
     return InvalidArgument("header " + std::string(name) + " has a CR, LF or NUL in its value");

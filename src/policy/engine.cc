@@ -1,8 +1,11 @@
 #include "warden/policy/engine.h"
 
+#include <ctime>
+
 #include "warden/cedar/entity_json.h"
 #include "warden/cedar/schema_json.h"
 #include "warden/cedar/validator.h"
+#include "warden/core/time_format.h"
 
 namespace warden::policy {
 namespace {
@@ -70,6 +73,17 @@ Result<cedar::Record> ParseRequestContext(const json::value& context, const ceda
   auto record = cedar::ContextFromJson(explicit_json);
   if (!record.ok()) return Status(StatusCode::kInvalidArgument, record.status().message(), "context");
   return record;
+}
+
+boost::json::object DecisionTimeContext(TimePoint now) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  std::tm utc{};
+  ::gmtime_r(&secs, &utc);
+  return boost::json::object{
+      {"now", boost::json::object{{"__extn", boost::json::object{{"fn", "datetime"},
+                                                                 {"arg", FormatRfc3339(now)}}}}},
+      {"hour", static_cast<int64_t>(utc.tm_hour)},
+      {"weekday", static_cast<int64_t>(utc.tm_wday)}};
 }
 
 void DropUndeclaredContext(const cedar::Schema* schema, std::string_view action_id,

@@ -8,6 +8,7 @@
 #include "server/internal/log.h"
 #include "warden/audit/audit_log.h"
 #include "warden/core/json.h"
+#include "warden/core/text.h"
 #include "warden/core/time_format.h"
 #include "warden/server/errors.h"
 
@@ -17,14 +18,6 @@ namespace {
 constexpr std::string_view kAdminActor = "admin";
 constexpr int64_t kDefaultAuditLimit = 100;
 constexpr int64_t kMaxAuditLimit = 1000;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -299,7 +292,7 @@ Response ErrorResponse(ApiContext& ctx, const Status& status) {
 std::optional<Response> RequireJsonContentType(const Request& request) {
   auto ct = request.Header("content-type");
   if (ct) {
-    std::string media = Lower(Trim(ct->substr(0, ct->find(';'))));
+    std::string media = AsciiLower(Trim(ct->substr(0, ct->find(';'))));
     if (media == "application/json" ||
         (media.starts_with("application/") && media.ends_with("+json"))) {
       return std::nullopt;

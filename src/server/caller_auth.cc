@@ -33,15 +33,6 @@ Response Challenge(ApiContext& ctx, std::string_view error, const Status& why,
   return DpopChallenge(ctx, error, why);
 }
 
-// The per-source budget of agent authentication failure events. ApiContext
-// has no slot for it, so it is one per process (created with the first
-// server's setting): a process serves one API, and a per-process budget
-// bounds the log the same way.
-EventBudget& FailureBudget(const ApiContext& ctx) {
-  static EventBudget budget(ctx.options.auth_failure_events_per_minute);
-  return budget;
-}
-
 // Audits a refused agent authentication as agent.auth_failed, within the
 // source address's budget (past it the event is only counted, and the count
 // goes with the next recorded one). The credential itself is never recorded,
@@ -49,7 +40,7 @@ EventBudget& FailureBudget(const ApiContext& ctx) {
 void RecordFailure(ApiContext& ctx, const Request& req, std::string_view credential,
                    const Failure& failure) {
   const std::string& remote = req.remote_address;
-  std::optional<int64_t> suppressed = FailureBudget(ctx).Admit(remote, ctx.clock.Now());
+  std::optional<int64_t> suppressed = ctx.agent_auth_failures.Admit(remote, ctx.clock.Now());
   if (!suppressed) {
     ctx.metrics.AuthEventSuppressed();
     return;
@@ -73,15 +64,12 @@ void RecordFailure(ApiContext& ctx, const Request& req, std::string_view credent
 std::optional<Response> CheckProof(ApiContext& ctx, const Request& req, std::string_view token,
                                    std::string_view jkt, std::optional<Failure>* failure,
                                    const std::optional<ProofTarget>& target = std::nullopt) {
-  std::optional<std::string_view> proof;
-  for (const auto& [name, value] : req.headers) {
-    if (name != "dpop") continue;
-    if (proof) {
-      return Challenge(ctx, "invalid_dpop_proof",
-                       Unauthenticated("exactly one DPoP header is allowed"), failure);
-    }
-    proof = value;
+  auto single = SingleHeader(req.headers, "dpop");
+  if (!single.ok()) {
+    return Challenge(ctx, "invalid_dpop_proof",
+                     Unauthenticated("exactly one DPoP header is allowed"), failure);
   }
+  std::optional<std::string_view> proof = *single;
   if (!proof) {
     return Challenge(ctx, "invalid_dpop_proof", Unauthenticated("missing DPoP proof header"),
                      failure);

@@ -1,6 +1,5 @@
 #include "server/internal/grants_api.h"
 
-#include <ctime>
 #include <memory>
 #include <optional>
 
@@ -78,14 +77,7 @@ json::object GrantContext(const grants::Intent& intent, TimePoint now, json::obj
   if (intent.limits.max_calls) limits["max_calls"] = *intent.limits.max_calls;
   if (intent.limits.max_spend) limits["max_spend"] = *intent.limits.max_spend;
   if (!limits.empty()) ctx["limits"] = std::move(limits);
-  std::time_t secs = std::chrono::system_clock::to_time_t(now);
-  std::tm utc{};
-  ::gmtime_r(&secs, &utc);
-  ctx["time"] = json::object{
-      {"now", json::object{{"__extn", json::object{{"fn", "datetime"},
-                                                   {"arg", FormatRfc3339(now)}}}}},
-      {"hour", static_cast<int64_t>(utc.tm_hour)},
-      {"weekday", static_cast<int64_t>(utc.tm_wday)}};
+  ctx["time"] = policy::DecisionTimeContext(now);
   // No risk signals are collected yet; policies can already be written
   // against the attribute.
   ctx["risk"] = int64_t{0};
@@ -145,9 +137,7 @@ Result<GrantDecision> DecideGrant(ApiContext& ctx, const identity::Agent& agent,
 
 // "a, b" or `none` for an empty list.
 std::string Listed(const std::vector<std::string>& names, std::string_view none) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out.empty() ? std::string(none) : out;
+  return names.empty() ? std::string(none) : JoinComma(names);
 }
 
 class GrantHandlers {

@@ -9,6 +9,7 @@
 #include "server/internal/caller_auth.h"
 #include "server/internal/log.h"
 #include "warden/core/json.h"
+#include "warden/core/text.h"
 #include "warden/crypto/hash.h"
 #include "warden/gateway/config.h"
 #include "warden/gateway/enforcer.h"
@@ -28,14 +29,6 @@ constexpr size_t kMaxProxiedResponseBytes = size_t{32} << 20;
 constexpr size_t kMaxTargetBytes = 8192;
 constexpr size_t kMaxHostBytes = 255;
 
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string LowerCopy(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = Lower(c);
-  return out;
-}
-
 // Hop-by-hop headers (RFC 9110 section 7.6.1) describe one connection and are
 // never relayed, in either direction.
 bool IsHopByHop(std::string_view lower_name) {
@@ -52,7 +45,7 @@ std::vector<std::string> ConnectionListed(
     const std::vector<std::pair<std::string, std::string>>& headers) {
   std::vector<std::string> out;
   for (const auto& [name, value] : headers) {
-    if (LowerCopy(name) != "connection") continue;
+    if (AsciiLower(name) != "connection") continue;
     size_t start = 0;
     while (start <= value.size()) {
       size_t comma = value.find(',', start);
@@ -63,7 +56,7 @@ std::vector<std::string> ConnectionListed(
       }
       while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
         token.remove_suffix(1);
-      if (!token.empty()) out.push_back(LowerCopy(token));
+      if (!token.empty()) out.push_back(AsciiLower(token));
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
@@ -98,19 +91,6 @@ json::array Strings(const std::vector<std::string>& v) {
   json::array out;
   for (const auto& s : v) out.emplace_back(s);
   return out;
-}
-
-// The first value of header `name`; InvalidArgument when it appears more than
-// once (two values would let two components read two different things).
-Result<std::optional<std::string_view>> SingleHeader(
-    const std::vector<std::pair<std::string, std::string>>& headers, std::string_view name) {
-  std::optional<std::string_view> found;
-  for (const auto& [k, v] : headers) {
-    if (k.size() != name.size() || LowerCopy(k) != LowerCopy(name)) continue;
-    if (found) return InvalidArgument("must appear at most once", std::string(name));
-    found = std::string_view(v);
-  }
-  return found;
 }
 
 Status ValidateHost(std::string_view host, std::string_view field) {
@@ -160,6 +140,20 @@ struct HttpCall {
   std::string via;        // "proxy", "check.envoy", "check.nginx" or "check.json"
   std::optional<std::string> approval_id;
 };
+
+// The call a route with a "{path...}" tail names: this request's method, the
+// tail after the route's first `segments` segments, and its raw query.
+HttpCall RoutedCall(const Request& req, std::string service, size_t segments,
+                    std::string via) {
+  HttpCall call;
+  call.service = std::move(service);
+  call.method = req.method;
+  call.target.raw_path = RawSuffix(req.path, segments);
+  call.target.path = "/" + req.params.at("path");
+  call.target.query = QueryOf(req);
+  call.via = std::move(via);
+  return call;
+}
 
 gateway::Operation MakeOperation(const HttpCall& call) {
   gateway::Operation op;
@@ -235,13 +229,7 @@ class HttpEnforcement {
       return ErrorResponse(ctx_, Status(StatusCode::kNotFound,
                                         "no HTTP service named \"" + service + "\"", "service"));
     }
-    HttpCall call;
-    call.service = service;
-    call.method = req.method;
-    call.target.raw_path = RawSuffix(req.path, 2);
-    call.target.path = "/" + req.params.at("path");
-    call.target.query = QueryOf(req);
-    call.via = "proxy";
+    HttpCall call = RoutedCall(req, service, 2, "proxy");
     auto approval = SingleHeader(req.headers, "X-Warden-Approval");
     if (!approval.ok()) return ErrorResponse(ctx_, approval.status());
     if (*approval) call.approval_id = std::string(**approval);
@@ -265,13 +253,7 @@ class HttpEnforcement {
   // Envoy ext_authz http_service with path_prefix "/v1/check/<service>":
   // the original method, Host and path (+query) arrive as this request's own.
   Response CheckEnvoy(Request& req) {
-    HttpCall call;
-    call.service = req.params.at("service");
-    call.method = req.method;
-    call.target.raw_path = RawSuffix(req.path, 3);
-    call.target.path = "/" + req.params.at("path");
-    call.target.query = QueryOf(req);
-    call.via = "check.envoy";
+    HttpCall call = RoutedCall(req, req.params.at("service"), 3, "check.envoy");
     auto host = SingleHeader(req.headers, "Host");
     if (!host.ok()) return ErrorResponse(ctx_, host.status());
     if (!*host) return ErrorResponse(ctx_, InvalidArgument("is required", "Host"));
@@ -380,7 +362,7 @@ class HttpEnforcement {
         if (!member.value().is_string()) {
           return ErrorResponse(ctx_, InvalidArgument("must be a string", field));
         }
-        std::string name = LowerCopy(member.key());
+        std::string name = AsciiLower(member.key());
         for (const auto& [k, v] : original.headers) {
           if (k == name) return ErrorResponse(ctx_, InvalidArgument("is given twice", field));
         }
@@ -604,7 +586,7 @@ class HttpEnforcement {
     if (!head) r.body = std::move(answer->body);
     std::vector<std::string> upstream_listed = ConnectionListed(answer->headers);
     for (auto& [name, value] : answer->headers) {
-      std::string lower = LowerCopy(name);
+      std::string lower = AsciiLower(name);
       if (IsHopByHop(lower) || Listed(upstream_listed, lower) || lower == "content-length" ||
           lower == "content-type" || lower == "server") {
         continue;

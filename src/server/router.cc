@@ -3,17 +3,11 @@
 #include <algorithm>
 
 #include "warden/core/json.h"
+#include "warden/core/text.h"
 #include "warden/server/errors.h"
 
 namespace warden::server {
 namespace {
-
-char ToLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return ToLower(x) == ToLower(y); });
-}
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -56,9 +50,20 @@ Status CheckPathSegments(const std::vector<std::string>& segs, size_t from) {
 
 std::optional<std::string_view> Request::Header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (EqualsIgnoreCase(k, name)) return std::string_view(v);
+    if (EqualsNoCase(k, name)) return std::string_view(v);
   }
   return std::nullopt;
+}
+
+Result<std::optional<std::string_view>> SingleHeader(
+    const std::vector<std::pair<std::string, std::string>>& headers, std::string_view name) {
+  std::optional<std::string_view> found;
+  for (const auto& [k, v] : headers) {
+    if (!EqualsNoCase(k, name)) continue;
+    if (found) return InvalidArgument("must appear at most once", std::string(name));
+    found = std::string_view(v);
+  }
+  return found;
 }
 
 Response Response::Json(unsigned status, const boost::json::value& value) {

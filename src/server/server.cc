@@ -110,9 +110,12 @@ class Server::Impl {
     auto mcp = gateway::McpProxy::Create(options_.gateway, *enforcer_, clock_);
     if (!mcp.ok()) return mcp.status().WithContext("gateway");
     mcp_ = std::move(*mcp);
+    agent_auth_failures_ =
+        std::make_unique<internal::EventBudget>(options_.auth_failure_events_per_minute);
     api_ = std::make_unique<internal::ApiContext>(internal::ApiContext{
         *store_, *registry_, *policies_, *keys_, *grants_, *approvals_, *approvers_,
-        dpop_replay_, clock_, metrics_, *auth_, options_, stopping_, *enforcer_, *mcp_});
+        dpop_replay_, clock_, metrics_, *auth_, options_, stopping_, *enforcer_, *mcp_,
+        *agent_auth_failures_});
     WARDEN_RETURN_IF_ERROR(internal::RegisterRoutes(router_, *api_));
     workload_ = std::make_unique<internal::WorkloadApi>(*api_);
     WARDEN_RETURN_IF_ERROR(workload_->RegisterHttpRoutes(router_));
@@ -280,6 +283,7 @@ class Server::Impl {
   std::unique_ptr<gateway::Enforcer> enforcer_;
   std::unique_ptr<gateway::McpProxy> mcp_;
   crypto::DpopReplayCache dpop_replay_;
+  std::unique_ptr<internal::EventBudget> agent_auth_failures_;
   std::unique_ptr<internal::ApiContext> api_;
   std::unique_ptr<internal::WorkloadApi> workload_;
   Router router_;

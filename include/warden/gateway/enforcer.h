@@ -73,9 +73,9 @@ struct Operation {
   std::string audit_subject;
 };
 
-enum class VerdictKind { kAllow, kDeny, kNeedsApproval };
-// "allow" | "deny" | "needs_approval".
-std::string_view VerdictKindName(VerdictKind kind);
+// A verdict is the policy engine's outcome after the gateway's own checks
+// (scope, grant state, approvals, limits); policy::OutcomeName names it.
+using VerdictKind = policy::Outcome;
 
 struct Verdict {
   VerdictKind kind = VerdictKind::kDeny;

@@ -40,6 +40,10 @@ Result<cedar::Record> ParseRequestContext(const boost::json::value& context,
                                           const cedar::Schema* schema,
                                           const cedar::EntityUid& action);
 
+// The `time` member of decision contexts (schema type DecisionTime): "now" as
+// a Cedar datetime, and the UTC hour (0-23) and weekday (0 = Sunday).
+boost::json::object DecisionTimeContext(TimePoint now);
+
 // Removes the top-level members of `context` that the schema's context type
 // for Action::"<action_id>" does not declare. Cedar records are closed: such
 // an attribute would make the request ill-typed, and no policy valid under

@@ -117,6 +117,12 @@ class Router {
   std::vector<Route> routes_;
 };
 
+// The value of header `name` (case-insensitive) in `headers`, nullopt when
+// absent; InvalidArgument (field `name`) when it appears more than once: two
+// values would let two components read two different things.
+Result<std::optional<std::string_view>> SingleHeader(
+    const std::vector<std::pair<std::string, std::string>>& headers, std::string_view name);
+
 // Splits "/a/b" into {"a","b"} and percent-decodes each segment.
 // InvalidArgument for a path not starting with '/', bad escapes or "%2F"/NUL.
 Result<std::vector<std::string>> SplitPath(std::string_view path);

@@ -8,6 +8,7 @@
 #include <initializer_list>
 
 #include "server/internal/admin_auth.h"
+#include "server/internal/event_budget.h"
 #include "server/internal/metrics.h"
 #include "warden/audit/audit_log.h"
 #include "warden/core/clock.h"
@@ -45,6 +46,9 @@ struct ApiContext {
   // (gateway::Enforcer) and the MCP proxy behind /mcp/{server}.
   gateway::Enforcer& enforcer;
   gateway::McpProxy& mcp;
+  // Refused agent authentications (SVID, grant token, DPoP) audited per
+  // source address and minute (options.auth_failure_events_per_minute).
+  EventBudget& agent_auth_failures;
 };
 
 // The request body as JSON, within options.max_body_bytes; errors carry
