@@ -1,5 +1,7 @@
 #include "warden/crypto/jwt.h"
 
+#include "warden/crypto/hash.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <limits>
@@ -149,8 +151,12 @@ Result<Jwt> VerifyDecoded(Jwt jwt, const PublicKey& key, const JwtVerifyOptions&
   if (jwt.header.contains("crit")) {
     return Unauthenticated("token header has \"crit\"; no critical extensions are supported");
   }
-  if (!key.Verify(jwt.signing_input, jwt.signature).ok()) {
-    return Unauthenticated("signature does not verify");
+  SignatureCache* cache = options.signature_cache;
+  if (cache == nullptr || !cache->Contains(key, jwt.signing_input, jwt.signature)) {
+    if (!key.Verify(jwt.signing_input, jwt.signature).ok()) {
+      return Unauthenticated("signature does not verify");
+    }
+    if (cache != nullptr) cache->Add(key, jwt.signing_input, jwt.signature);
   }
   WARDEN_RETURN_IF_ERROR(CheckTimes(jwt.claims, options));
   WARDEN_RETURN_IF_ERROR(CheckAudience(jwt.claims, options));
@@ -234,6 +240,36 @@ Result<Jwt> DecodeJwt(std::string_view token) {
   }
   jwt.signing_input = std::string(token.substr(0, second));
   return jwt;
+}
+
+std::string SignatureCache::Entry(const PublicKey& key, std::string_view data,
+                                  std::string_view signature) {
+  // Lengths first, so no two distinct triples share an encoding.
+  std::string input;
+  input.reserve(key.thumbprint().size() + data.size() + signature.size() + 32);
+  for (size_t n : {key.thumbprint().size(), data.size(), signature.size()}) {
+    input += std::to_string(n);
+    input += ':';
+  }
+  input += key.thumbprint();
+  input += data;
+  input += signature;
+  return Sha256(input);
+}
+
+bool SignatureCache::Contains(const PublicKey& key, std::string_view data,
+                              std::string_view signature) const {
+  std::string entry = Entry(key, data, signature);
+  std::lock_guard lock(mu_);
+  return verified_.contains(entry);
+}
+
+void SignatureCache::Add(const PublicKey& key, std::string_view data,
+                         std::string_view signature) {
+  std::string entry = Entry(key, data, signature);
+  std::lock_guard lock(mu_);
+  if (verified_.size() >= capacity_) verified_.clear();
+  verified_.insert(std::move(entry));
 }
 
 Result<Jwt> VerifyJwt(std::string_view token, const KeyResolver& keys,

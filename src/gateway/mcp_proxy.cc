@@ -13,7 +13,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr size_t kMaxSessions = 10000;
-constexpr size_t kMaxIdleClients = 8;
 constexpr std::chrono::seconds kPendingRecheck(1);
 
 bool ContainsNoCase(std::string_view s, std::string_view needle) {
@@ -118,7 +117,14 @@ Result<std::unique_ptr<McpProxy>> McpProxy::Create(const GatewayConfig& config,
     if (!url.ok()) {
       return InvalidArgument(url.status().message(), "gateway.mcp_servers." + up.name + ".url");
     }
-    targets.emplace(up.name, Target{&up, std::move(*url)});
+    net::HttpClientOptions options;
+    options.cacert_file = up.cacert_file;
+    options.max_response_bytes = config.max_message_bytes;
+    auto pool = net::HttpClientPool::Create(url->base, options);
+    if (!pool.ok()) {
+      return InvalidArgument(pool.status().message(), "gateway.mcp_servers." + up.name);
+    }
+    targets.emplace(up.name, Target{&up, std::move(*url), std::move(*pool)});
   }
   return std::unique_ptr<McpProxy>(new McpProxy(config, enforcer, clock, std::move(targets)));
 }
@@ -128,40 +134,10 @@ size_t McpProxy::SessionCount() {
   return sessions_.size();
 }
 
-std::unique_ptr<net::HttpClient> McpProxy::Acquire(const Target& target, Status* error) {
-  {
-    std::lock_guard lock(mu_);
-    auto it = idle_.find(target.upstream->name);
-    if (it != idle_.end() && !it->second.empty()) {
-      auto client = std::move(it->second.back());
-      it->second.pop_back();
-      return client;
-    }
-  }
-  net::HttpClientOptions options;
-  options.cacert_file = target.upstream->cacert_file;
-  options.max_response_bytes = config_.max_message_bytes;
-  auto client = net::HttpClient::Create(target.url.base, options);
-  if (!client.ok()) {
-    *error = client.status();
-    return nullptr;
-  }
-  return std::move(*client);
-}
-
-void McpProxy::Release(const Target& target, std::unique_ptr<net::HttpClient> client) {
-  std::lock_guard lock(mu_);
-  auto& list = idle_[target.upstream->name];
-  if (list.size() < kMaxIdleClients) list.push_back(std::move(client));
-}
-
 Result<McpProxy::UpstreamReply> McpProxy::Exchange(const Target& target, std::string_view method,
                                                    const std::string& body,
                                                    const std::string& upstream_session,
                                                    const std::string& protocol_version) {
-  Status create_error;
-  auto client = Acquire(target, &create_error);
-  if (client == nullptr) return create_error;
   net::HttpRequest req;
   req.method = std::string(method);
   req.target = target.url.path;
@@ -174,12 +150,11 @@ Result<McpProxy::UpstreamReply> McpProxy::Exchange(const Target& target, std::st
   if (!upstream_session.empty()) req.headers.emplace_back("Mcp-Session-Id", upstream_session);
   if (!protocol_version.empty()) req.headers.emplace_back("MCP-Protocol-Version", protocol_version);
   auto started = std::chrono::steady_clock::now();
-  auto sent = client->Send(req, target.upstream->timeout);
+  auto sent = target.pool->Send(req, target.upstream->timeout);
   UpstreamReply reply;
   reply.latency = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);
-  if (!sent.ok()) return sent.status();  // the client is dropped: its state is unknown
-  Release(target, std::move(client));
+  if (!sent.ok()) return sent.status();
   reply.http_status = sent->status;
   reply.body_bytes = sent->body.size();
   reply.session_id = sent->Header("Mcp-Session-Id");

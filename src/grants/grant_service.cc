@@ -615,6 +615,9 @@ Result<int64_t> GrantService::ExpireDue() {
     return OkStatus();
   });
   WARDEN_RETURN_IF_ERROR(written);
+  // Ended grants past their expiry need no revocation entry: their tokens
+  // are refused as expired.
+  revocations_.Prune(now);
   return count;
 }
 
@@ -832,7 +835,7 @@ Result<GrantClaims> GrantService::VerifyToken(std::string_view token) const {
   WARDEN_ASSIGN_OR_RETURN(
       GrantClaims claims,
       VerifyGrantToken(token, keys_.Resolver(),
-                       {Issuer(), options_.audience, now, options_.leeway}));
+                       {Issuer(), options_.audience, now, options_.leeway, &signatures_}));
   WARDEN_RETURN_IF_ERROR(revocations_.CheckUse(claims, now));
   return claims;
 }

@@ -94,6 +94,7 @@ Result<GrantClaims> VerifyGrantToken(std::string_view token, const crypto::KeyRe
   jwt_options.audience = options.audience;
   jwt_options.now = options.now;
   jwt_options.leeway = options.leeway;
+  jwt_options.signature_cache = options.signature_cache;
   WARDEN_ASSIGN_OR_RETURN(crypto::Jwt jwt, crypto::VerifyJwt(token, keys, jwt_options));
   const json::object& o = jwt.claims;
 

@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <poll.h>
 #include <sys/un.h>
 
 #include <boost/asio/connect.hpp>
@@ -96,6 +97,28 @@ Result<std::string> ParseUnixPath(std::string_view text, std::string_view rest) 
 }
 
 }  // namespace
+
+// One open connection: exactly one of the streams is set.
+struct HttpClient::Connection {
+  std::optional<local::socket> unix_socket;
+  std::optional<tcp::socket> plain;
+  std::optional<ssl::stream<tcp::socket>> tls;
+  beast::flat_buffer buffer;
+  SteadyTime idle_since;
+
+  int NativeHandle() {
+    if (unix_socket) return unix_socket->native_handle();
+    if (plain) return plain->native_handle();
+    return tls->next_layer().native_handle();
+  }
+  void Close() {
+    boost::system::error_code ignored;
+    if (unix_socket) unix_socket->close(ignored);
+    if (plain) plain->close(ignored);
+    if (tls) tls->next_layer().close(ignored);
+  }
+};
+
 
 std::string ServerUrl::ToString() const {
   if (!unix_path.empty()) return "unix:" + unix_path;
@@ -309,12 +332,19 @@ class Exchange {
   boost::system::error_code ec_;
 };
 
+// What one exchange on a connection gave besides the response.
+struct RoundTripInfo {
+  bool keep_alive = false;      // the server lets the connection be used again
+  bool nothing_received = true; // no byte of a response arrived
+};
+
 // Writes `req` and reads the whole response on a connected stream (TCP, TLS
-// or Unix), then closes the connection through `abort`.
+// or Unix). The connection is left open; the caller closes or keeps it.
 template <class Stream>
-Result<HttpResponse> RoundTrip(Exchange& ex, Stream& stream,
+Result<HttpResponse> RoundTrip(Exchange& ex, Stream& stream, beast::flat_buffer& buffer,
                                const http::request<http::string_body>& req,
-                               size_t max_response_bytes, const std::function<void()>& abort) {
+                               size_t max_response_bytes, const std::function<void()>& abort,
+                               RoundTripInfo* info) {
   const std::string& where = ex.where();
   http::async_write(stream, req, ex.Handler());
   WARDEN_RETURN_IF_ERROR(ex.Wait(abort));
@@ -322,11 +352,11 @@ Result<HttpResponse> RoundTrip(Exchange& ex, Stream& stream,
     return Unavailable("sending the request to " + where + " failed: " + ex.ec().message());
   }
 
-  beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(max_response_bytes);
   http::async_read(stream, buffer, parser, ex.Handler());
   WARDEN_RETURN_IF_ERROR(ex.Wait(abort));
+  info->nothing_received = !parser.got_some();
   if (ex.ec() == http::error::body_limit) {
     return ResourceExhausted("response from " + where + " is larger than " +
                              std::to_string(max_response_bytes) + " bytes");
@@ -337,10 +367,10 @@ Result<HttpResponse> RoundTrip(Exchange& ex, Stream& stream,
   if (ex.ec()) {
     return Unavailable("reading the response from " + where + " failed: " + ex.ec().message());
   }
-  abort();  // Connection: close; a TLS close_notify adds nothing for a finished exchange
 
   HttpResponse out;
   auto& res = parser.get();
+  info->keep_alive = res.keep_alive();
   out.status = static_cast<int>(res.result_int());
   out.content_type = std::string(res[http::field::content_type]);
   out.body = std::move(res.body());
@@ -348,6 +378,29 @@ Result<HttpResponse> RoundTrip(Exchange& ex, Stream& stream,
     out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
   return out;
+}
+
+// True when a kept connection can no longer be used: the peer closed it
+// (or sent something unasked) while it was idle.
+bool PeerClosedOrSent(int fd) {
+  pollfd p{};
+  p.fd = fd;
+  p.events = POLLIN;
+  int rc = ::poll(&p, 1, 0);
+  return rc != 0;  // readable (EOF, data, error) or poll failed: do not reuse
+}
+
+bool IsIdempotent(http::verb verb) {
+  switch (verb) {
+    case http::verb::get:
+    case http::verb::head:
+    case http::verb::options:
+    case http::verb::put:
+    case http::verb::delete_:
+      return true;
+    default:
+      return false;
+  }
 }
 
 // Header names must be RFC 9110 tokens and values free of CR, LF and NUL:
@@ -380,6 +433,87 @@ Status UnixConnectError(const std::string& path, const boost::system::error_code
   return Unavailable("cannot connect to unix:" + path + ": " + ec.message());
 }
 
+// Opens a connection to `url` (connect, TLS handshake with `tls_ctx` for
+// https) within the exchange's deadline.
+Status Connect(asio::io_context& io_, const ServerUrl& url_, ssl::context* tls_ctx, Exchange& ex,
+               std::unique_ptr<HttpClient::Connection>* out) {
+  const std::string& where = ex.where();
+  auto conn = std::make_unique<HttpClient::Connection>();
+  if (!url_.unix_path.empty()) {
+    local::socket& socket = conn->unix_socket.emplace(io_);
+    auto abort = [&] {
+      boost::system::error_code ignored;
+      socket.close(ignored);
+    };
+    socket.async_connect(local::endpoint(url_.unix_path), ex.Handler());
+    WARDEN_RETURN_IF_ERROR(ex.Wait(abort));
+    if (ex.ec()) return UnixConnectError(url_.unix_path, ex.ec());
+    *out = std::move(conn);
+    return OkStatus();
+  }
+
+  // Name resolution.
+  tcp::resolver resolver(io_);
+  tcp::resolver::results_type endpoints;
+  resolver.async_resolve(url_.host, url_.port,
+                         [&endpoints, on_done = ex.Handler()](const boost::system::error_code& e,
+                                                              tcp::resolver::results_type r) {
+                           endpoints = std::move(r);
+                           on_done(e);
+                         });
+  WARDEN_RETURN_IF_ERROR(ex.Wait([&] { resolver.cancel(); }));
+  if (ex.ec()) {
+    return Unavailable("cannot resolve " + url_.host + " (" + where + "): " + ex.ec().message());
+  }
+
+  // The socket lives inside the TLS stream for https, alone for http.
+  if (url_.tls) {
+    conn->tls.emplace(io_, *tls_ctx);
+  } else {
+    conn->plain.emplace(io_);
+  }
+  tcp::socket& socket = conn->tls ? conn->tls->next_layer() : *conn->plain;
+  auto abort = [&] {
+    boost::system::error_code ignored;
+    socket.close(ignored);
+  };
+
+  asio::async_connect(socket, endpoints, ex.Handler());
+  WARDEN_RETURN_IF_ERROR(ex.Wait(abort));
+  if (ex.ec() == asio::error::connection_refused) {
+    return Unavailable("cannot connect to " + where +
+                       ": connection refused \u2014 is `warden serve` running?");
+  }
+  if (ex.ec()) return Unavailable("cannot connect to " + where + ": " + ex.ec().message());
+  if (conn->plain) {
+    boost::system::error_code ignored;
+    conn->plain->set_option(tcp::no_delay(true), ignored);
+    *out = std::move(conn);
+    return OkStatus();
+  }
+
+  boost::system::error_code addr_ec;
+  asio::ip::make_address(url_.host, addr_ec);
+  const bool is_ip = !addr_ec;
+  // OpenSSL checks the name during chain verification, so a mismatch is
+  // reported as such (X509_V_ERR_HOSTNAME_MISMATCH / IP_ADDRESS_MISMATCH).
+  // SNI carries host names only.
+  SSL* ssl_handle = conn->tls->native_handle();
+  bool configured =
+      is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_handle), url_.host.c_str()) == 1
+            : SSL_set1_host(ssl_handle, url_.host.c_str()) == 1 &&
+                  SSL_set_tlsext_host_name(ssl_handle, url_.host.c_str()) == 1;
+  if (!configured) return Internal("cannot configure TLS server name verification");
+  conn->tls->async_handshake(ssl::stream_base::client, ex.Handler());
+  WARDEN_RETURN_IF_ERROR(ex.Wait(abort));
+  if (ex.ec()) {
+    return Unavailable("TLS handshake with " + where + " failed: " +
+                       TlsFailure(ex.ec(), conn->tls->native_handle(), url_.host));
+  }
+  *out = std::move(conn);
+  return OkStatus();
+}
+
 }  // namespace
 
 std::optional<std::string> HttpResponse::Header(std::string_view name) const {
@@ -399,7 +533,6 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request,
   }
   if (interrupted_) return Aborted("interrupted");
   Exchange ex(io_, timeout, interrupted_, url_.ToString());
-  const std::string& where = ex.where();
 
   http::request<http::string_body> req{verb, request.target, 11};
   if (!url_.unix_path.empty()) {
@@ -412,7 +545,7 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request,
   }
   req.set(http::field::user_agent, kUserAgent);
   req.set(http::field::accept, "application/json");
-  req.set(http::field::connection, "close");
+  req.set(http::field::connection, options_.keep_alive ? "keep-alive" : "close");
   if (!request.bearer_token.empty()) {
     req.set(http::field::authorization, "Bearer " + request.bearer_token);
   }
@@ -426,75 +559,48 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request,
   }
   req.prepare_payload();
 
-  if (!url_.unix_path.empty()) {
-    local::socket socket(io_);
-    auto abort = [&] {
-      boost::system::error_code ignored;
-      socket.close(ignored);
-    };
-    socket.async_connect(local::endpoint(url_.unix_path), ex.Handler());
-    WARDEN_RETURN_IF_ERROR(ex.Wait(abort));
-    if (ex.ec()) return UnixConnectError(url_.unix_path, ex.ec());
-    return RoundTrip(ex, socket, req, options_.max_response_bytes, abort);
+  // A kept connection is used again only while fresh (servers close idle
+  // ones after a few seconds) and still quiet; otherwise a new one.
+  if (conn_ && (std::chrono::steady_clock::now() - conn_->idle_since > options_.max_idle ||
+                PeerClosedOrSent(conn_->NativeHandle()))) {
+    conn_->Close();
+    conn_.reset();
   }
-
-  // Name resolution.
-  tcp::resolver resolver(io_);
-  tcp::resolver::results_type endpoints;
-  resolver.async_resolve(url_.host, url_.port,
-                         [&endpoints, on_done = ex.Handler()](const boost::system::error_code& e,
-                                                              tcp::resolver::results_type r) {
-                           endpoints = std::move(r);
-                           on_done(e);
-                         });
-  WARDEN_RETURN_IF_ERROR(ex.Wait([&] { resolver.cancel(); }));
-  if (ex.ec()) {
-    return Unavailable("cannot resolve " + url_.host + " (" + where + "): " + ex.ec().message());
+  bool reused = conn_ != nullptr;
+  for (int attempt = 0;; ++attempt) {
+    if (!conn_) {
+      Status connected = Connect(io_, url_, ssl_ ? &*ssl_ : nullptr, ex, &conn_);
+      if (!connected.ok()) {
+        conn_.reset();
+        return connected;
+      }
+    }
+    Connection& conn = *conn_;
+    auto abort = [&conn] { conn.Close(); };
+    RoundTripInfo info;
+    Result<HttpResponse> out =
+        conn.unix_socket ? RoundTrip(ex, *conn.unix_socket, conn.buffer, req,
+                                     options_.max_response_bytes, abort, &info)
+        : conn.plain     ? RoundTrip(ex, *conn.plain, conn.buffer, req,
+                                     options_.max_response_bytes, abort, &info)
+                         : RoundTrip(ex, *conn.tls, conn.buffer, req,
+                                     options_.max_response_bytes, abort, &info);
+    if (out.ok() && options_.keep_alive && info.keep_alive) {
+      conn.idle_since = std::chrono::steady_clock::now();
+      return out;
+    }
+    // Connection: close; a TLS close_notify adds nothing for a finished exchange.
+    conn.Close();
+    conn_.reset();
+    // A kept connection the server closed just as it was reused: nothing of
+    // the request was answered, so an idempotent request may go again on a
+    // new one. Other requests are not repeated (the server may have acted).
+    if (!out.ok() && reused && attempt == 0 && info.nothing_received && IsIdempotent(verb) &&
+        out.status().code() == StatusCode::kUnavailable) {
+      continue;
+    }
+    return out;
   }
-
-  // The socket lives inside the TLS stream for https, alone for http.
-  std::optional<ssl::stream<tcp::socket>> tls;
-  std::optional<tcp::socket> plain;
-  if (url_.tls) {
-    tls.emplace(io_, *ssl_);
-  } else {
-    plain.emplace(io_);
-  }
-  tcp::socket& socket = tls ? tls->next_layer() : *plain;
-  auto abort = [&] {
-    boost::system::error_code ignored;
-    socket.close(ignored);
-  };
-
-  asio::async_connect(socket, endpoints, ex.Handler());
-  WARDEN_RETURN_IF_ERROR(ex.Wait(abort));
-  if (ex.ec() == asio::error::connection_refused) {
-    return Unavailable("cannot connect to " + where +
-                       ": connection refused \u2014 is `warden serve` running?");
-  }
-  if (ex.ec()) return Unavailable("cannot connect to " + where + ": " + ex.ec().message());
-
-  if (!tls) return RoundTrip(ex, *plain, req, options_.max_response_bytes, abort);
-
-  boost::system::error_code addr_ec;
-  asio::ip::make_address(url_.host, addr_ec);
-  const bool is_ip = !addr_ec;
-  // OpenSSL checks the name during chain verification, so a mismatch is
-  // reported as such (X509_V_ERR_HOSTNAME_MISMATCH / IP_ADDRESS_MISMATCH).
-  // SNI carries host names only.
-  SSL* ssl_handle = tls->native_handle();
-  bool configured =
-      is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_handle), url_.host.c_str()) == 1
-            : SSL_set1_host(ssl_handle, url_.host.c_str()) == 1 &&
-                  SSL_set_tlsext_host_name(ssl_handle, url_.host.c_str()) == 1;
-  if (!configured) return Internal("cannot configure TLS server name verification");
-  tls->async_handshake(ssl::stream_base::client, ex.Handler());
-  WARDEN_RETURN_IF_ERROR(ex.Wait(abort));
-  if (ex.ec()) {
-    return Unavailable("TLS handshake with " + where + " failed: " +
-                       TlsFailure(ex.ec(), tls->native_handle(), url_.host));
-  }
-  return RoundTrip(ex, *tls, req, options_.max_response_bytes, abort);
 }
 
 }  // namespace warden::net

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -13,7 +14,7 @@
 #include "warden/crypto/hash.h"
 #include "warden/gateway/config.h"
 #include "warden/gateway/enforcer.h"
-#include "warden/net/http_client.h"
+#include "warden/net/http_client_pool.h"
 #include "warden/server/errors.h"
 
 namespace warden::server::internal {
@@ -209,6 +210,23 @@ class HttpEnforcement {
       : ctx_(ctx),
         enforcer_(ctx.policies, ctx.grants, ctx.approvals, ctx.registry, ctx.store, ctx.clock,
                   gateway::EnforcerOptions{ctx.options.approval_ttl}) {}
+
+  // One pool of kept-alive connections per configured HTTP service.
+  // InvalidArgument naming the service when its URL or CA file is unusable.
+  Status Init() {
+    for (const auto& up : ctx_.options.gateway.http_services) {
+      std::string field = "gateway.http_services." + up.name;
+      auto url = gateway::ParseUpstreamUrl(up.url);
+      if (!url.ok()) return InvalidArgument(url.status().message(), field + ".url");
+      net::HttpClientOptions options;
+      options.cacert_file = up.cacert_file;
+      options.max_response_bytes = kMaxProxiedResponseBytes;
+      auto pool = net::HttpClientPool::Create(url->base, options);
+      if (!pool.ok()) return InvalidArgument(pool.status().message(), field);
+      pools_.emplace(up.name, Pool{std::move(*url), std::move(*pool)});
+    }
+    return OkStatus();
+  }
 
   // Any method on /proxy/{service}/{path...}.
   Response Proxy(Request& req) {
@@ -516,21 +534,11 @@ class HttpEnforcement {
       outcome->extra = json::object{{"via", "proxy"}, {"http_status", http_status}};
       return Response::Error(why, http_status);
     };
-    auto url = gateway::ParseUpstreamUrl(upstream.url);
-    if (!url.ok()) {
-      return fail(Unavailable("HTTP service \"" + call.service +
-                              "\" is misconfigured: " + url.status().message()),
-                  502);
+    auto pool = pools_.find(call.service);
+    if (pool == pools_.end()) {
+      return fail(Unavailable("HTTP service \"" + call.service + "\" is not configured"), 502);
     }
-    net::HttpClientOptions options;
-    options.cacert_file = upstream.cacert_file;
-    options.max_response_bytes = kMaxProxiedResponseBytes;
-    auto client = net::HttpClient::Create(url->base, options);
-    if (!client.ok()) {
-      return fail(Unavailable("HTTP service \"" + call.service +
-                              "\" is misconfigured: " + client.status().message()),
-                  502);
-    }
+    const gateway::UpstreamUrl* url = &pool->second.url;
 
     net::HttpRequest out;
     // net::HttpClient reads a body after every response, which a response to
@@ -555,7 +563,7 @@ class HttpEnforcement {
     for (const auto& h : upstream.headers) out.headers.push_back(h);
 
     auto started = SteadyClock::now();
-    auto answer = (*client)->Send(out, upstream.timeout);
+    auto answer = pool->second.clients->Send(out, upstream.timeout);
     outcome->upstream_latency =
         std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started);
     if (!answer.ok()) {
@@ -611,8 +619,13 @@ class HttpEnforcement {
     return target;
   }
 
+  struct Pool {
+    gateway::UpstreamUrl url;
+    std::unique_ptr<net::HttpClientPool> clients;
+  };
   ApiContext& ctx_;
   gateway::Enforcer enforcer_;
+  std::map<std::string, Pool, std::less<>> pools_;  // by service name
 };
 
 }  // namespace
@@ -670,6 +683,7 @@ Result<OriginalTarget> ParseOriginalTarget(std::string_view target, std::string_
 
 Status RegisterHttpEnforcementRoutes(Router& router, ApiContext& ctx) {
   auto h = std::make_shared<HttpEnforcement>(ctx);
+  WARDEN_RETURN_IF_ERROR(h->Init());
   // A response to HEAD has no content (RFC 9110 9.3.2); a body after it
   // would be read as the start of the next response on the connection.
   auto headless = [](Request& r, Response res) {

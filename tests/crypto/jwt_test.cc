@@ -115,6 +115,49 @@ TEST_P(JwtTest, RoundTrip) {
   EXPECT_EQ(decoded->signature, jwt->signature);
 }
 
+TEST_P(JwtTest, SignatureCacheSkipsOnlyTheSignature) {
+  SignatureCache cache(4);
+  JwtVerifyOptions o = Options();
+  o.signature_cache = &cache;
+  auto token = SignJwt(key_, Claims());
+  ASSERT_TRUE(token.ok());
+  auto parts = Split(*token);
+  std::string input = parts[0] + "." + parts[1];
+  auto sig = Base64UrlDecode(parts[2]);
+  ASSERT_TRUE(sig.ok());
+  EXPECT_FALSE(cache.Contains(key_.public_key(), input, *sig));
+  ASSERT_TRUE(Verify(*token, o).ok());
+  EXPECT_TRUE(cache.Contains(key_.public_key(), input, *sig));
+  ASSERT_TRUE(Verify(*token, o).ok());
+
+  // Times are checked on every presentation.
+  ExpectUnauthenticated(Verify(*token, [&] {
+                          JwtVerifyOptions late = Options(kNow + 3600);
+                          late.signature_cache = &cache;
+                          return late;
+                        }()),
+                        "expired");
+  // A retired key refuses the token even though its signature is remembered.
+  auto other = MustGenerate(GetParam());
+  ExpectUnauthenticated(VerifyJwt(*token, Resolver({other.public_key()}), o).status(),
+                        "unknown key id");
+  // The entry vouches for this key only.
+  EXPECT_FALSE(cache.Contains(other.public_key(), input, *sig));
+  // A different signature over the same input is verified, and refused.
+  std::string bad = *sig;
+  bad[0] = static_cast<char>(bad[0] ^ 1);
+  ExpectUnauthenticated(Verify(input + "." + Base64UrlEncode(bad), o), "signature");
+  EXPECT_FALSE(cache.Contains(key_.public_key(), input, bad));
+
+  // Bounded: past capacity it starts afresh, and still verifies.
+  for (int i = 0; i < 5; ++i) {
+    auto t = SignJwt(key_, Claims(kNow - i, kNow + 300));
+    ASSERT_TRUE(t.ok());
+    ASSERT_TRUE(Verify(*t, o).ok());
+  }
+  ASSERT_TRUE(Verify(*token, o).ok());
+}
+
 TEST_P(JwtTest, ExtraHeaderAndTyp) {
   auto token = SignJwt(key_, Claims(), "at+jwt", json::object{{"x5t", "abc"}, {"n", 1}});
   ASSERT_TRUE(token.ok());

@@ -8,16 +8,20 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <istream>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cli/api_client.h"
 
@@ -389,6 +393,160 @@ TEST_F(UnixSocketDir, UnreachableUnixSocketIsPermissionDenied) {
   ASSERT_EQ(::waitpid(child, &wstatus, 0), child);
   ASSERT_TRUE(WIFEXITED(wstatus));
   EXPECT_EQ(WEXITSTATUS(wstatus), 0);
+}
+
+}  // namespace
+}  // namespace warden::net
+
+namespace warden::net {
+namespace {
+
+// Serves connections one after another, each by a script: for each request
+// read, "keep" answers and keeps the connection, "close" answers with
+// Connection: close and closes, "quiet" answers as if keeping the
+// connection but closes it, "drop" closes without answering. Records every request line.
+class ScriptedServer {
+ public:
+  explicit ScriptedServer(std::vector<std::vector<std::string>> scripts)
+      : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    thread_ = std::thread([this, scripts = std::move(scripts)] {
+      for (const auto& script : scripts) {
+        boost::system::error_code ec;
+        tcp::socket socket(io_);
+        acceptor_.accept(socket, ec);
+        if (ec) return;
+        ++connections_;
+        asio::streambuf buf;
+        for (const auto& action : script) {
+          size_t n = asio::read_until(socket, buf, "\r\n\r\n", ec);
+          if (ec) break;
+          std::string head(asio::buffers_begin(buf.data()), asio::buffers_begin(buf.data()) + n);
+          buf.consume(n);
+          size_t length = 0;
+          if (auto pos = head.find("Content-Length: "); pos != std::string::npos) {
+            length = std::stoul(head.substr(pos + 16));
+          }
+          if (length > 0) {
+            if (buf.size() < length) asio::read(socket, buf, asio::transfer_exactly(length - buf.size()), ec);
+            buf.consume(length);
+          }
+          {
+            std::lock_guard lock(mu_);
+            requests_.push_back(head.substr(0, head.find("\r\n")));
+          }
+          if (action == "drop") break;
+          std::string body = std::to_string(requests_.size());
+          std::string res = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                            std::to_string(body.size()) + "\r\n" +
+                            (action == "close" ? "Connection: close\r\n" : "") + "\r\n" + body;
+          asio::write(socket, asio::buffer(res), ec);
+          if (action == "close" || action == "quiet") break;
+        }
+        socket.close(ec);
+      }
+    });
+  }
+  ~ScriptedServer() {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    thread_.join();
+  }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+  }
+  int connections() const { return connections_; }
+  std::vector<std::string> requests() {
+    std::lock_guard lock(mu_);
+    return requests_;
+  }
+
+ private:
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+  std::atomic<int> connections_{0};
+  std::mutex mu_;
+  std::vector<std::string> requests_;
+};
+
+HttpClientOptions KeepAlive() {
+  HttpClientOptions o;
+  o.keep_alive = true;
+  return o;
+}
+
+TEST(HttpClientKeepAliveTest, ReusesTheConnectionAndNoticesWhenTheServerClosesIt) {
+  ScriptedServer server({{"keep", "close"}, {"keep", "quiet"}, {"keep"}});
+  auto client = HttpClient::Create(server.url(), KeepAlive());
+  ASSERT_TRUE(client.ok());
+  HttpRequest get{"GET", "/a", "", "", {}};
+  for (int i = 1; i <= 5; ++i) {
+    auto res = (*client)->Send(get, 5s);
+    ASSERT_TRUE(res.ok()) << i << ": " << res.status().ToString();
+    EXPECT_EQ(res->body, std::to_string(i));
+    // Lets the server's close of the second connection arrive first.
+    if (i == 4) std::this_thread::sleep_for(20ms);
+  }
+  // Two requests per connection: the first said "Connection: close", the
+  // second closed while idle; neither was used again, and no request was
+  // sent twice.
+  EXPECT_EQ(server.requests().size(), 5u);
+  EXPECT_EQ(server.connections(), 3);
+}
+
+TEST(HttpClientKeepAliveTest, WithoutKeepAliveEveryRequestHasItsConnection) {
+  ScriptedServer server({{"keep"}, {"keep"}});
+  auto client = HttpClient::Create(server.url(), {});
+  ASSERT_TRUE(client.ok());
+  HttpRequest get{"GET", "/a", "", "", {}};
+  ASSERT_TRUE((*client)->Send(get, 5s).ok());
+  ASSERT_TRUE((*client)->Send(get, 5s).ok());
+  EXPECT_EQ(server.connections(), 2);
+}
+
+TEST(HttpClientKeepAliveTest, APostIsNeverSentTwiceWhenAKeptConnectionFails) {
+  // The server reads the POST on the kept connection, then closes without
+  // answering: it may have acted, so the client must not repeat it.
+  ScriptedServer server({{"keep", "drop"}, {"keep"}});
+  auto client = HttpClient::Create(server.url(), KeepAlive());
+  ASSERT_TRUE(client.ok());
+  ASSERT_TRUE((*client)->Send(HttpRequest{"GET", "/first", "", "", {}}, 5s).ok());
+  auto res = (*client)->Send(HttpRequest{"POST", "/act", "{}", "", {}}, 5s);
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), StatusCode::kUnavailable) << res.status().ToString();
+  auto seen = server.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1], "POST /act HTTP/1.1");
+  // The next request opens a new connection.
+  auto next = (*client)->Send(HttpRequest{"GET", "/next", "", "", {}}, 5s);
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(server.connections(), 2);
+}
+
+TEST(HttpClientKeepAliveTest, AnIdempotentRequestIsRetriedOnceOnANewConnection) {
+  ScriptedServer server({{"keep", "drop"}, {"keep"}});
+  auto client = HttpClient::Create(server.url(), KeepAlive());
+  ASSERT_TRUE(client.ok());
+  ASSERT_TRUE((*client)->Send(HttpRequest{"GET", "/first", "", "", {}}, 5s).ok());
+  auto res = (*client)->Send(HttpRequest{"GET", "/again", "", "", {}}, 5s);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  auto seen = server.requests();
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[1], "GET /again HTTP/1.1");
+  EXPECT_EQ(seen[2], "GET /again HTTP/1.1");
+  EXPECT_EQ(server.connections(), 2);
+}
+
+TEST(HttpClientKeepAliveTest, AnIdleConnectionPastMaxIdleIsNotReused) {
+  ScriptedServer server({{"keep", "keep"}, {"keep"}});
+  HttpClientOptions o = KeepAlive();
+  o.max_idle = 0ms;
+  auto client = HttpClient::Create(server.url(), o);
+  ASSERT_TRUE(client.ok());
+  ASSERT_TRUE((*client)->Send(HttpRequest{"GET", "/a", "", "", {}}, 5s).ok());
+  std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE((*client)->Send(HttpRequest{"GET", "/b", "", "", {}}, 5s).ok());
+  EXPECT_EQ(server.connections(), 2);
 }
 
 }  // namespace

@@ -10,9 +10,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "warden/core/clock.h"
@@ -57,6 +59,31 @@ Result<Jwt> DecodeJwt(std::string_view token);
 // when a key store is down) are returned to the caller unchanged.
 using KeyResolver = std::function<Result<PublicKey>(std::string_view kid)>;
 
+// Signatures already verified, so that a token presented again (a grant
+// token on every gateway call) costs a hash instead of a public-key
+// operation. Only the signature check is remembered: every verification
+// still decodes the token, resolves its key (a retired key refuses it) and
+// checks times, audience and typ. An entry is the SHA-256 of the key's
+// thumbprint, the signing input and the signature, so it vouches for that
+// exact triple and nothing else. Bounded: when full, it starts afresh.
+// Thread-safe.
+class SignatureCache {
+ public:
+  explicit SignatureCache(size_t capacity = 65536) : capacity_(capacity) {}
+
+  // True when `signature` over `data` was verified under `key` before.
+  bool Contains(const PublicKey& key, std::string_view data, std::string_view signature) const;
+  // Remembers a signature that verified.
+  void Add(const PublicKey& key, std::string_view data, std::string_view signature);
+
+ private:
+  static std::string Entry(const PublicKey& key, std::string_view data,
+                           std::string_view signature);
+  const size_t capacity_;
+  mutable std::mutex mu_;
+  std::unordered_set<std::string> verified_;
+};
+
 struct JwtVerifyOptions {
   // Empty: typ not checked. Otherwise the header "typ" must equal one of
   // these, compared case-insensitively with an optional "application/" prefix
@@ -74,6 +101,9 @@ struct JwtVerifyOptions {
   bool require_iat = true;
   // Bound on exp - iat; when set, both claims are required.
   std::optional<std::chrono::seconds> max_lifetime;
+  // When set, signatures verified before are not verified again (see
+  // SignatureCache); everything else is checked as without it.
+  SignatureCache* signature_cache = nullptr;
 };
 
 // Decodes `token`, resolves its key by the header "kid" (required), requires

@@ -5,7 +5,7 @@
 // through the Enforcer, and answers with JSON-RPC (JSON or SSE). Sessions
 // are Warden's own ids mapped to the upstream's and bound to the grant that
 // opened them. docs/gateway.md describes the behaviour and the error codes.
-// Thread-safe: sessions and the upstream client pool are guarded; upstream
+// Thread-safe: sessions and the upstream connection pools are guarded; upstream
 // calls block the calling thread for at most the upstream's timeout.
 #pragma once
 
@@ -25,7 +25,7 @@
 #include "warden/gateway/config.h"
 #include "warden/gateway/enforcer.h"
 #include "warden/gateway/jsonrpc.h"
-#include "warden/net/http_client.h"
+#include "warden/net/http_client_pool.h"
 
 namespace warden::gateway {
 
@@ -105,6 +105,7 @@ class McpProxy {
   struct Target {
     const Upstream* upstream;
     UpstreamUrl url;
+    std::shared_ptr<net::HttpClientPool> pool;  // kept-alive connections to it
   };
   McpProxy(const GatewayConfig& config, Enforcer& enforcer, const Clock& clock,
            std::map<std::string, Target, std::less<>> targets)
@@ -122,8 +123,6 @@ class McpProxy {
                                      const std::optional<Verdict>& allowed);
   McpResponse Finish(Context& c);
   void FilterToolList(Context& c, boost::json::object& response);
-  std::unique_ptr<net::HttpClient> Acquire(const Target& target, Status* error);
-  void Release(const Target& target, std::unique_ptr<net::HttpClient> client);
 
   const GatewayConfig& config_;
   Enforcer& enforcer_;
@@ -132,7 +131,6 @@ class McpProxy {
 
   std::mutex mu_;
   std::map<std::string, Session, std::less<>> sessions_;  // by Warden's session id
-  std::map<std::string, std::vector<std::unique_ptr<net::HttpClient>>, std::less<>> idle_;
 };
 
 // A JSON-RPC message's digest and the Operation the proxy builds for a

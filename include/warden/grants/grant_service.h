@@ -190,7 +190,9 @@ class GrantService {
                                                      std::string_view reason);
 
   // Marks active grants past expires_at as expired (audited grant.expired by
-  // "system"). Returns how many. Expiry is enforced without it; this records it.
+  // "system"), at most 1,000 per call, and drops revocation entries of
+  // grants past their expiry. Returns how many were marked. Expiry is
+  // enforced without it; this records it (the server calls it periodically).
   Result<int64_t> ExpireDue();
 
   // Creates a child grant narrowing the parent (see DelegationRequest).
@@ -213,7 +215,8 @@ class GrantService {
   Result<std::string> MintToken(std::string_view grant_id);
 
   // VerifyGrantToken with this service's issuer, audience and clock, the
-  // ring's keys, then CheckUse.
+  // ring's keys, then CheckUse. A token's signature is verified once; later
+  // presentations repeat every other check (crypto::SignatureCache).
   Result<GrantClaims> VerifyToken(std::string_view token) const;
 
   // RevocationSet::CheckUse at the clock's time. Hot path: no store access.
@@ -257,6 +260,9 @@ class GrantService {
   const Clock& clock_;
   GrantServiceOptions options_;
   RevocationSet revocations_;
+  // Grant tokens are presented on every gateway call: their signatures are
+  // verified once (times, key and revocation are checked every time).
+  mutable crypto::SignatureCache signatures_;
 };
 
 }  // namespace warden::grants

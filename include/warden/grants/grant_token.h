@@ -57,6 +57,8 @@ struct GrantTokenVerifyOptions {
   std::string audience;  // required: aud must contain it
   TimePoint now;         // the verifier's time
   std::chrono::seconds leeway{30};
+  // Optional: signatures verified before are not verified again.
+  crypto::SignatureCache* signature_cache = nullptr;
 };
 
 // Verifies signature (key by kid through `keys`, alg pinned to the key), typ

@@ -1,7 +1,8 @@
 // HttpClient: Warden's blocking HTTP/1.1 and HTTPS client, used by the
 // `warden` command to talk to `warden serve` (over TCP or its Unix domain
 // socket) and by the gateway to reach upstream services. One connection per
-// request, a deadline on every request (name resolution included),
+// request, or one kept open between requests (keep_alive), a deadline on
+// every request (name resolution included),
 // certificate and host name verification for https.
 // Thread-safety: one HttpClient per thread; calls must not overlap.
 #pragma once
@@ -50,6 +51,15 @@ struct HttpClientOptions {
   // When set, SIGINT and SIGTERM end the request in progress (or the next
   // one) with Aborted("interrupted") and interrupted() turns true.
   bool stop_on_interrupt = false;
+  // Keep the connection open between requests (HTTP/1.1 persistent
+  // connections) when the server agrees. A kept connection is used again
+  // only if it has been idle for less than max_idle (below common server
+  // idle timeouts) and the server has not closed it meanwhile. When a kept
+  // connection fails before any byte of an answer, an idempotent request
+  // (GET, HEAD, OPTIONS, PUT, DELETE) is sent once more on a new connection;
+  // any other request fails with Unavailable (never sent twice).
+  bool keep_alive = false;
+  std::chrono::milliseconds max_idle{2000};
 };
 
 struct HttpRequest {
@@ -95,6 +105,7 @@ class HttpClient {
   Result<HttpResponse> Send(const HttpRequest& request, std::chrono::milliseconds timeout);
 
   const ServerUrl& url() const { return url_; }
+  struct Connection;  // an open connection (defined in the implementation)
   bool interrupted() const { return interrupted_; }
 
  private:
@@ -107,6 +118,7 @@ class HttpClient {
   std::optional<boost::asio::ssl::context> ssl_;
   std::optional<boost::asio::signal_set> signals_;
   bool interrupted_ = false;
+  std::unique_ptr<Connection> conn_;  // kept between requests with keep_alive
 };
 
 }  // namespace warden::net
