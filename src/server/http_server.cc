@@ -27,6 +27,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "server/internal/handler_pool.h"
 #include "server/internal/log.h"
 #include "warden/core/posix.h"
 #include "warden/identity/attestation.h"
@@ -62,6 +63,9 @@ struct Shared {
   Handler handler;
   RequestObserver observer;
   std::shared_ptr<ssl::context> tls;
+  // Runs handlers and long-poll steps off the I/O threads; null when
+  // options.handler_threads is 0 (they run on the I/O threads).
+  std::unique_ptr<HandlerPool> pool;
   std::atomic<bool> stopping{false};
 
   std::mutex mu;
@@ -282,13 +286,36 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     auto msg = parser_->release();
     keep_alive_ = msg.keep_alive();
     request_.body = std::move(msg.body());
-    Response r;
+    if (shared_->pool) {
+      // The handler may wait for a durable write or an upstream: never on
+      // an I/O thread. request_ is left alone by this session until the
+      // answer is posted back.
+      auto self = this->shared_from_this();
+      bool queued = shared_->pool->Submit([self] {
+        Response r = self->RunHandler();
+        asio::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
+          self->AfterHandle(std::move(r));
+        });
+      });
+      if (queued) return;
+      Response busy = Response::Error(Unavailable("the server is busy; retry shortly"));
+      busy.headers.emplace_back("Retry-After", "1");
+      return Send(std::move(busy));
+    }
+    AfterHandle(RunHandler());
+  }
+
+  // Any thread.
+  Response RunHandler() {
     try {
-      r = shared_->handler(request_);
+      return shared_->handler(request_);
     } catch (const std::exception& e) {
       LogJson(spdlog::level::err, "handler threw", {{"route", request_.route}, {"error", e.what()}});
-      r = Response::Error(Internal("internal error"));
+      return Response::Error(Internal("internal error"));
     }
+  }
+
+  void AfterHandle(Response r) {
     if (r.deferred) {
       deferred_ = std::move(r.deferred);
       phase_ = Phase::kDeferred;
@@ -309,13 +336,32 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void OnPoll(beast::error_code ec) {
     bool final = ec == asio::error::operation_aborted || shared_->stopping ||
                  SteadyClock::now() >= deferred_->deadline;
-    std::optional<Response> r;
+    if (shared_->pool) {
+      // A poll step may decide and forward the call: off the I/O thread too.
+      auto self = this->shared_from_this();
+      bool queued = shared_->pool->Submit([self, final] {
+        std::optional<Response> r = self->RunPoll(final);
+        asio::post(self->stream_.get_executor(), [self, final, r = std::move(r)]() mutable {
+          self->AfterPoll(std::move(r), final);
+        });
+      });
+      if (queued) return;
+      if (!final) return ArmPoll();  // busy: look again at the next interval
+    }
+    AfterPoll(RunPoll(final), final);
+  }
+
+  // Any thread.
+  std::optional<Response> RunPoll(bool final) {
     try {
-      r = deferred_->poll(final);
+      return deferred_->poll(final);
     } catch (const std::exception& e) {
       LogJson(spdlog::level::err, "long-poll threw", {{"route", request_.route}, {"error", e.what()}});
-      r = Response::Error(Internal("internal error"));
+      return Response::Error(Internal("internal error"));
     }
+  }
+
+  void AfterPoll(std::optional<Response> r, bool final) {
     if (!r && final) r = Response::Error(Internal("long-poll ended without a response"));
     if (!r) return ArmPoll();
     deferred_.reset();
@@ -603,6 +649,9 @@ class HttpServer::Impl {
                 {{"connections", shared_->sessions.size()}});
       }
     }
+    // Handlers still running post their answers to the sessions; the
+    // context must be running until they are done.
+    if (shared_->pool) shared_->pool->Stop();
     work_.reset();
     ioc_->stop();
     for (auto& t : threads_) t.join();
@@ -709,6 +758,10 @@ std::shared_ptr<Shared> MakeShared(const HttpServerOptions& options, Handler han
   shared->handler = std::move(handler);
   shared->observer = std::move(observer);
   shared->tls = std::move(tls);
+  if (options.handler_threads > 0) {
+    shared->pool = std::make_unique<HandlerPool>(options.handler_threads,
+                                                 options.max_queued_requests);
+  }
   return shared;
 }
 

@@ -69,6 +69,11 @@ Result<ServeOptions> ParseConfig(const json::value& doc) {
     WARDEN_RETURN_IF_ERROR(CheckRange(*threads, 1, 64, "threads"));
     o.threads = static_cast<int>(*threads);
   }
+  WARDEN_ASSIGN_OR_RETURN(auto handler_threads, obj.OptionalInt("handler_threads"));
+  if (handler_threads) {
+    WARDEN_RETURN_IF_ERROR(CheckRange(*handler_threads, 0, 256, "handler_threads"));
+    o.handler_threads = static_cast<int>(*handler_threads);
+  }
   WARDEN_ASSIGN_OR_RETURN(auto per_minute, obj.OptionalInt("auth_failure_events_per_minute"));
   if (per_minute) {
     WARDEN_RETURN_IF_ERROR(CheckRange(*per_minute, 1, 10000, "auth_failure_events_per_minute"));
@@ -88,6 +93,8 @@ Result<ServeOptions> ParseConfig(const json::value& doc) {
                           DurationField(obj, "join_token_max_ttl", o.join_token_max_ttl));
   WARDEN_ASSIGN_OR_RETURN(o.grant_max_ttl, DurationField(obj, "grant_max_ttl", o.grant_max_ttl));
   WARDEN_ASSIGN_OR_RETURN(o.approval_ttl, DurationField(obj, "approval_ttl", o.approval_ttl));
+  WARDEN_ASSIGN_OR_RETURN(o.housekeeping_interval, DurationField(obj, "housekeeping_interval",
+                                                                 o.housekeeping_interval));
   WARDEN_ASSIGN_OR_RETURN(auto depth, obj.OptionalInt("max_delegation_depth"));
   if (depth) {
     WARDEN_RETURN_IF_ERROR(CheckRange(*depth, 0, 10, "max_delegation_depth"));
@@ -138,6 +145,7 @@ Status ValidateServeOptions(const ServeOptions& o) {
   WARDEN_RETURN_IF_ERROR(
       CheckRange(static_cast<int64_t>(o.max_body_bytes), 1024, 64 << 20, "max_body_bytes"));
   WARDEN_RETURN_IF_ERROR(CheckRange(o.threads, 1, 64, "threads"));
+  WARDEN_RETURN_IF_ERROR(CheckRange(o.handler_threads, 0, 256, "handler_threads"));
   WARDEN_RETURN_IF_ERROR(
       CheckRange(o.auth_failure_events_per_minute, 1, 10000, "auth_failure_events_per_minute"));
   using std::chrono::hours;
@@ -156,6 +164,8 @@ Status ValidateServeOptions(const ServeOptions& o) {
   WARDEN_RETURN_IF_ERROR(
       CheckDuration(o.grant_max_ttl, seconds(60), hours(24), "grant_max_ttl"));
   WARDEN_RETURN_IF_ERROR(CheckDuration(o.approval_ttl, seconds(60), hours(24), "approval_ttl"));
+  WARDEN_RETURN_IF_ERROR(CheckDuration(o.housekeeping_interval, seconds(1), hours(1),
+                                       "housekeeping_interval"));
   WARDEN_RETURN_IF_ERROR(CheckRange(o.max_delegation_depth, 0, 10, "max_delegation_depth"));
   if (auto alg = crypto::ParseAlgorithm(o.signing_algorithm); !alg.ok()) {
     return InvalidArgument(alg.status().message(), "signing_algorithm");

@@ -1,7 +1,9 @@
 #include "warden/server/server.h"
 
+#include <condition_variable>
 #include <csignal>
 #include <functional>
+#include <thread>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -130,6 +132,7 @@ class Server::Impl {
     http.read_timeout = options_.read_timeout;
     http.shutdown_timeout = options_.shutdown_timeout;
     http.threads = options_.threads;
+    http.handler_threads = options_.handler_threads;
     WARDEN_ASSIGN_OR_RETURN(
         http_, internal::HttpServer::Start(
                    address, std::move(tls_ctx), http,
@@ -152,6 +155,7 @@ class Server::Impl {
              {"store", store_->Backend()},
              {"signing_kid", keys_->Current()->kid()},
              {"workload_socket", workload_socket_}});
+    housekeeper_ = std::thread([this] { Housekeep(); });
     return OkStatus();
   }
 
@@ -160,6 +164,12 @@ class Server::Impl {
     if (shut_down_) return;
     shut_down_ = true;
     stopping_ = true;
+    {
+      std::lock_guard hk(housekeeping_mu_);
+      housekeeping_stop_ = true;
+    }
+    housekeeping_cv_.notify_all();
+    if (housekeeper_.joinable()) housekeeper_.join();
     if (http_) {
       LogJson(spdlog::level::info, "shutting down", {{"url", base_url_}});
       http_->Shutdown();
@@ -180,6 +190,41 @@ class Server::Impl {
     policies_.reset();
     registry_.reset();
     store_.reset();  // closes the database after the last request
+  }
+
+  // Every housekeeping_interval until shutdown: records grant expiries and
+  // re-reads the signing keys (once a minute at most). Failures are logged
+  // and tried again at the next round; nothing here decides a request.
+  void Housekeep() {
+    auto last_refresh = std::chrono::steady_clock::now();
+    std::unique_lock lock(housekeeping_mu_);
+    while (!housekeeping_cv_.wait_for(lock, options_.housekeeping_interval,
+                                      [this] { return housekeeping_stop_; })) {
+      lock.unlock();
+      // A backlog is worked off in bounded batches, a few per round.
+      for (int batch = 0; batch < 10; ++batch) {
+        auto expired = grants_->ExpireDue();
+        if (!expired.ok()) {
+          metrics_.StoreError();
+          LogJson(spdlog::level::err, "cannot record grant expiries",
+                  {{"error", expired.status().ToString()}});
+          break;
+        }
+        if (*expired > 0) {
+          LogJson(spdlog::level::info, "grants expired", {{"count", *expired}});
+        }
+        if (*expired < 1000) break;
+      }
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_refresh >= std::chrono::minutes(1)) {
+        last_refresh = now;
+        if (Status refreshed = keys_->Refresh(); !refreshed.ok()) {
+          LogJson(spdlog::level::err, "cannot refresh signing keys",
+                  {{"error", refreshed.ToString()}});
+        }
+      }
+      lock.lock();
+    }
   }
 
   // Reloads DATA/policies (SIGHUP); audited; an invalid set leaves the running one.
@@ -294,6 +339,10 @@ class Server::Impl {
   std::string listen_address_;
   std::string base_url_;
   std::mutex shutdown_mu_;
+  std::mutex housekeeping_mu_;
+  std::condition_variable housekeeping_cv_;
+  bool housekeeping_stop_ = false;
+  std::thread housekeeper_;
   bool shut_down_ = false;
 };
 

@@ -395,6 +395,32 @@ TEST_F(GrantsTest, RevokedAndExpiredGrantsAreRefused) {
   EXPECT_EQ(Get("/v1/grants/" + second).Json().at("status").as_string(), "expired");
 }
 
+// The server records expiries by itself: no request has to touch the grant
+// for its end to be in the evidence chain.
+TEST_F(GrantsTest, HousekeepingRecordsExpiriesInTheAuditLog) {
+  options_.housekeeping_interval = std::chrono::seconds(1);
+  StartWithDemoPolicies();
+  HttpResult r = AgentSend("POST", "/v1/grants", Intent("triage-6", {"tickets.read"}));
+  ASSERT_EQ(r.status, 201u) << r.body;
+  std::string id(r.Json().at("id").as_string());
+  EXPECT_TRUE(Events("grant.expired").empty());
+  clock_.Advance(std::chrono::minutes(11));
+  // Bounded wait for the next rounds (each 1 s of real time).
+  json::array expired;
+  for (int i = 0; i < 100 && expired.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    expired = Events("grant.expired");
+  }
+  ASSERT_EQ(expired.size(), 1u) << "no grant.expired event within 10 s";
+  EXPECT_EQ(expired[0].at("subject").as_string(), "grant:" + id);
+  EXPECT_EQ(expired[0].at("actor").as_string(), "system");
+  EXPECT_EQ(Get("/v1/grants/" + id).Json().at("status").as_string(), "expired");
+  // Recorded once, however many rounds pass.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(Events("grant.expired").size(), 1u);
+  EXPECT_EQ(Get("/v1/audit/verify").status, 200u);
+}
+
 TEST_F(GrantsTest, SuspendingTheAgentRevokesItsGrants) {
   StartWithDemoPolicies();
   HttpResult r = AgentSend("POST", "/v1/grants", Intent("triage-6", {"tickets.read"}));

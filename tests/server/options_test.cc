@@ -36,7 +36,7 @@ TEST_F(ConfigTest, EveryKeyIsRead) {
     "insecure_listen": false, "max_body_bytes": 65536, "store_url": "sqlite:/tmp/w.db",
     "agent_max_lifetime": "30d", "environments": ["dev", "prod"], "log_level": "debug",
     "read_timeout": "15s", "shutdown_timeout": "5s", "threads": 4, "max_long_poll": "2m",
-    "auth_failure_events_per_minute": 5})"));
+    "auth_failure_events_per_minute": 5, "handler_threads": 0, "housekeeping_interval": "30s"})"));
   ASSERT_TRUE(o.ok()) << o.status().ToString();
   EXPECT_EQ(o->data_dir, "/var/lib/warden");
   EXPECT_EQ(o->listen, "0.0.0.0:8443");
@@ -50,6 +50,8 @@ TEST_F(ConfigTest, EveryKeyIsRead) {
   EXPECT_EQ(o->read_timeout, std::chrono::seconds(15));
   EXPECT_EQ(o->shutdown_timeout, std::chrono::seconds(5));
   EXPECT_EQ(o->threads, 4);
+  EXPECT_EQ(o->handler_threads, 0);
+  EXPECT_EQ(o->housekeeping_interval, std::chrono::seconds(30));
   EXPECT_EQ(o->max_long_poll, std::chrono::seconds(120));
   EXPECT_EQ(o->auth_failure_events_per_minute, 5);
   EXPECT_EQ(o->config_file, dir_ + "/warden.json");
@@ -73,6 +75,10 @@ TEST_F(ConfigTest, PreciseErrors) {
            {R"({"listen": "127.0.0.1:8181", "lisen": "x"})", "lisen"},
            {R"({"threads": "2"})", "threads"},
            {R"({"threads": 0})", "threads"},
+           {R"({"handler_threads": 257})", "handler_threads"},
+           {R"({"handler_threads": -1})", "handler_threads"},
+           {R"({"housekeeping_interval": "0s"})", "housekeeping_interval"},
+           {R"({"housekeeping_interval": "2h"})", "housekeeping_interval"},
            {R"({"insecure_listen": "yes"})", "insecure_listen"},
            {R"({"max_body_bytes": 10})", "max_body_bytes"},
            {R"({"max_body_bytes": 1.5})", "max_body_bytes"},

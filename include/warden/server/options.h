@@ -44,8 +44,13 @@ struct ServeOptions {
   std::chrono::seconds read_timeout = std::chrono::seconds(30);
   // How long a shutdown waits for in-flight requests before closing them.
   std::chrono::seconds shutdown_timeout = std::chrono::seconds(10);
-  // Threads serving HTTP.
+  // Threads doing HTTP I/O.
   int threads = 2;
+  // Threads running request handlers, so that I/O threads never wait for a
+  // durable write or an upstream: about the number of requests that can be
+  // decided and audited at once (their audit appends share commits). 0 runs
+  // handlers on the I/O threads.
+  int handler_threads = 32;
   // Longest long-poll wait a client may ask for (GET /v1/audit?wait=).
   std::chrono::seconds max_long_poll = std::chrono::seconds(60);
   // Unix socket of the Workload API. Empty means DATA/public/workload.sock;
@@ -67,6 +72,10 @@ struct ServeOptions {
   int max_delegation_depth = 3;
   // How long a human has to decide an approval.
   std::chrono::seconds approval_ttl = std::chrono::minutes(15);
+  // How often the server records what time alone changed: grants past
+  // their expiry become `expired` (audited grant.expired), and signing keys
+  // are re-read (another replica may have rotated them).
+  std::chrono::seconds housekeeping_interval = std::chrono::seconds(10);
   // Failed admin authentications recorded in the audit log per source address
   // and minute; the rest are counted and reported with the next recorded one.
   int auth_failure_events_per_minute = 10;

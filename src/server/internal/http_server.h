@@ -3,7 +3,8 @@
 // session per connection with keep-alive, header and body limits, a read
 // timeout, Expect: 100-continue, long-poll (Deferred) responses, and a
 // graceful shutdown that stops accepting and lets in-flight requests finish.
-// Requests are handed to one handler on the pool's threads. Thread-safe.
+// Requests are handed to one handler, run on a pool of handler threads so
+// the I/O threads never block. Thread-safe.
 #pragma once
 
 #include <sys/types.h>
@@ -30,6 +31,10 @@ struct HttpServerOptions {
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds shutdown_timeout{10};
   int threads = 2;
+  // Threads that run handlers (0: on the I/O threads), and how many
+  // requests may wait for one before the server answers 503.
+  int handler_threads = 0;
+  size_t max_queued_requests = 4096;
 };
 
 // Longest Unix socket path bind() accepts: sun_path's size minus the terminator.
