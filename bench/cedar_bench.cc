@@ -445,26 +445,6 @@ double MeanCandidates(const CompiledWorkload& w) {
   return w.order.empty() ? 0 : static_cast<double>(total) / static_cast<double>(w.order.size());
 }
 
-// Parses a request object (principal, action, resource, context) from text.
-Result<Request> ParseRequestJson(std::string_view text, const JsonParseOptions& limits) {
-  WARDEN_ASSIGN_OR_RETURN(json::value doc, ParseJson(text, limits));
-  if (!doc.is_object()) return InvalidArgument("request: not an object");
-  const json::object& r = doc.as_object();
-  const json::value* p = r.if_contains("principal");
-  const json::value* a = r.if_contains("action");
-  const json::value* res = r.if_contains("resource");
-  const json::value* ctx = r.if_contains("context");
-  if (p == nullptr || a == nullptr || res == nullptr || ctx == nullptr) {
-    return InvalidArgument("request: principal, action, resource and context are required");
-  }
-  Request req;
-  WARDEN_ASSIGN_OR_RETURN(req.principal, EntityUidFromJson(*p, "principal"));
-  WARDEN_ASSIGN_OR_RETURN(req.action, EntityUidFromJson(*a, "action"));
-  WARDEN_ASSIGN_OR_RETURN(req.resource, EntityUidFromJson(*res, "resource"));
-  WARDEN_ASSIGN_OR_RETURN(req.context, ContextFromJson(*ctx));
-  return req;
-}
-
 // The stateless-call shape of cedar-wasm's statefulIsAuthorized: the policy
 // set is compiled once, but every decision parses the entities JSON and the
 // request JSON first, so it does the same work per call as the reference.
@@ -477,7 +457,7 @@ void BM_ParseAndDecide(benchmark::State& state, const CompiledWorkload* w) {
     const auto [g, r] = w->order[next];
     const CompiledGroup& cg = w->groups[g];
     Result<Entities> entities = ParseEntitiesJson(cg.entities_json, options);
-    Result<Request> req = ParseRequestJson(cg.request_json[r], limits);
+    Result<Request> req = ParseRequestJson(cg.request_json[r], options);
     if (!entities.ok() || !req.ok()) {
       state.SkipWithError("workload input does not parse");
       break;

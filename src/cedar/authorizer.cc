@@ -18,6 +18,9 @@ Response IsAuthorized(const PolicySet& policies, const Request& request,
   const PolicySet::Impl& impl = policies.impl();
   // Candidate indexes are kept per thread so a decision does not allocate for them.
   internal::EvalEnv env(request, entities);
+  thread_local std::vector<const Value*> path_cache;
+  path_cache.assign(impl.path_slots, nullptr);
+  env.path_cache = path_cache.data();
   thread_local std::vector<uint32_t> candidates;
   impl.index.Lookup(env, &candidates);
 

@@ -28,18 +28,83 @@ void SortUnique(std::vector<EntityUid>& uids) {
 
 }  // namespace
 
+namespace internal {
+
+// Open-addressing table from uid to the store's dense id: entity i has id i
+// (entities are in uid order), parents outside the store follow from n on.
+// Slots hold ids; the uids live in the store, so the table is one flat array
+// and a lookup touches it plus the candidate's uid. Uids carry a precomputed
+// hash.
+class UidIndex {
+ public:
+  static constexpr uint32_t kNone = UINT32_MAX;
+
+  UidIndex(const std::vector<Entity>* entities, const std::vector<EntityUid>* external)
+      : entities_(entities), external_(external) {}
+
+  void Reserve(size_t count) {
+    size_t cap = 16;
+    while (cap < count * 2) cap <<= 1;
+    slots_.assign(cap, kNone);
+    mask_ = cap - 1;
+  }
+
+  // The id of `uid`, or kNone.
+  uint32_t Find(const EntityUid& uid) const {
+    if (slots_.empty()) return kNone;
+    for (size_t i = uid.hash() & mask_;; i = (i + 1) & mask_) {
+      uint32_t id = slots_[i];
+      if (id == kNone || UidAt(id) == uid) return id;
+    }
+  }
+
+  // Adds `uid` (whose entry UidAt(id) must already exist) unless present;
+  // returns the id it has in the table. Reserve() must allow for it.
+  uint32_t Insert(const EntityUid& uid, uint32_t id) {
+    for (size_t i = uid.hash() & mask_;; i = (i + 1) & mask_) {
+      uint32_t cur = slots_[i];
+      if (cur == kNone) {
+        slots_[i] = id;
+        return id;
+      }
+      if (UidAt(cur) == uid) return cur;
+    }
+  }
+
+ private:
+  const EntityUid& UidAt(uint32_t id) const {
+    return id < entities_->size() ? (*entities_)[id].uid : (*external_)[id - entities_->size()];
+  }
+
+  const std::vector<Entity>* entities_;
+  const std::vector<EntityUid>* external_;
+  std::vector<uint32_t> slots_;
+  size_t mask_ = 0;
+};
+
+}  // namespace internal
+
 struct Entities::Impl {
+  Impl() : index(&entities, &external) {}
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
   std::vector<Entity> entities;        // sorted by uid
   std::vector<AncestorSet> ancestors;  // parallel to `entities`
-  std::unordered_map<EntityUid, size_t, EntityUidHash> index;
-  // Dense ids of every uid occurring in the store (entities and parents).
-  std::unordered_map<EntityUid, uint32_t, EntityUidHash> uid_ids;
+  std::vector<EntityUid> external;     // parents that are not entities, ids n, n+1, ...
+  internal::UidIndex index;            // every uid occurring in the store
+
+  // The entity index of `uid`, or kNone (also for parents outside the store).
+  uint32_t EntityIndex(const EntityUid& uid) const {
+    uint32_t id = index.Find(uid);
+    return id < entities.size() ? id : internal::UidIndex::kNone;
+  }
 };
 
 bool AncestorSet::Contains(const EntityUid& uid) const {
   if (uid_ids_ != nullptr) {
-    auto it = uid_ids_->find(uid);
-    return it != uid_ids_->end() && std::binary_search(ids_.begin(), ids_.end(), it->second);
+    uint32_t id = uid_ids_->Find(uid);
+    return id != internal::UidIndex::kNone && std::binary_search(ids_.begin(), ids_.end(), id);
   }
   for (const EntityUid& a : sorted_) {
     if (a == uid) return true;
@@ -51,9 +116,18 @@ Entities::Entities() : impl_(std::make_shared<const Impl>()) {}
 
 Result<Entities> Entities::Create(std::vector<Entity> entities, size_t max_ancestor_entries) {
   auto impl = std::make_shared<Impl>();
-  for (Entity& e : entities) SortUnique(e.parents);
-  std::stable_sort(entities.begin(), entities.end(),
-                   [](const Entity& a, const Entity& b) { return a.uid < b.uid; });
+  for (Entity& e : entities) {
+    if (e.parents.size() > 1) SortUnique(e.parents);
+  }
+  auto by_uid = [](const Entity& a, const Entity& b) { return a.uid < b.uid; };
+  // Stores written back by EntitiesToJson are already in order. Entries with
+  // the same uid are either all identical (merged) or an error naming that
+  // uid, so their relative order does not matter and the sort need not be
+  // stable (which spares its scratch buffer).
+  if (!std::is_sorted(entities.begin(), entities.end(), by_uid)) {
+    std::sort(entities.begin(), entities.end(), by_uid);
+  }
+  impl->entities.reserve(entities.size());
   for (Entity& e : entities) {
     if (!impl->entities.empty() && impl->entities.back().uid == e.uid) {
       if (!SameEntity(impl->entities.back(), e)) {
@@ -64,72 +138,77 @@ Result<Entities> Entities::Create(std::vector<Entity> entities, size_t max_ances
     impl->entities.push_back(std::move(e));
   }
   const size_t n = impl->entities.size();
-  impl->index.reserve(n);
-  for (size_t i = 0; i < n; ++i) impl->index.emplace(impl->entities[i].uid, i);
-
-  // Every uid that occurs (entities and parents) gets a dense id in uid order,
-  // so closures are sorted integer vectors: cheap to merge, and their order is
-  // already the EntityUid order.
-  std::vector<EntityUid> all_uids;
-  for (const Entity& e : impl->entities) {
-    all_uids.push_back(e.uid);
-    all_uids.insert(all_uids.end(), e.parents.begin(), e.parents.end());
-  }
-  SortUnique(all_uids);
-  auto& uid_id = impl->uid_ids;
-  uid_id.reserve(all_uids.size());
-  for (size_t i = 0; i < all_uids.size(); ++i)
-    uid_id.emplace(all_uids[i], static_cast<uint32_t>(i));
-  // For each entity: its parents as ids, and the entity index of each parent (or npos).
-  constexpr size_t kNone = static_cast<size_t>(-1);
-  std::vector<std::vector<uint32_t>> parent_ids(n);
-  std::vector<std::vector<size_t>> parent_nodes(n);
+  size_t parent_refs = 0;
+  for (const Entity& e : impl->entities) parent_refs += e.parents.size();
+  impl->index.Reserve(n + parent_refs);
   for (size_t i = 0; i < n; ++i) {
-    for (const EntityUid& p : impl->entities[i].parents) {
-      parent_ids[i].push_back(uid_id.find(p)->second);
-      auto it = impl->index.find(p);
-      parent_nodes[i].push_back(it == impl->index.end() ? kNone : it->second);
-    }
+    impl->index.Insert(impl->entities[i].uid, static_cast<uint32_t>(i));
   }
+
+  // Parents as dense ids, flattened (entity i's are parent_ids[parent_start[i]
+  // .. parent_start[i+1])). Entity ids follow uid order, so within an entity
+  // they stay sorted as long as no parent lies outside the store; ids are
+  // sorted per entity either way, because closures are merged as sorted
+  // integer vectors.
+  std::vector<uint32_t> parent_start(n + 1, 0);
+  std::vector<uint32_t> parent_ids;
+  parent_ids.reserve(parent_refs);
+  for (size_t i = 0; i < n; ++i) {
+    parent_start[i] = static_cast<uint32_t>(parent_ids.size());
+    bool external = false;
+    for (const EntityUid& p : impl->entities[i].parents) {
+      uint32_t next = static_cast<uint32_t>(n + impl->external.size());
+      // The uid must be reachable through UidAt before it is inserted.
+      impl->external.push_back(p);
+      uint32_t id = impl->index.Insert(p, next);
+      if (id != next) impl->external.pop_back();
+      external = external || id >= n;
+      parent_ids.push_back(id);
+    }
+    if (external) std::sort(parent_ids.begin() + parent_start[i], parent_ids.end());
+  }
+  parent_start[n] = static_cast<uint32_t>(parent_ids.size());
 
   // Iterative depth-first closure (hostile inputs may hold very long parent
   // chains, so no recursion). State: 0 = unvisited, 1 = on the stack, 2 = done.
+  // Parents are visited in uid order, as the cycle error names the first
+  // vertex found on a cycle.
   std::vector<uint8_t> state(n, 0);
   std::vector<std::vector<uint32_t>> closure(n);
   size_t total = 0;
   struct Frame {
     size_t node;
-    size_t next_parent;
+    size_t next_parent;  // position in parent_ids
   };
   std::vector<Frame> stack;
+  std::vector<uint32_t> merged;
   for (size_t root = 0; root < n; ++root) {
     if (state[root] != 0) continue;
-    stack.push_back({root, 0});
+    stack.push_back({root, parent_start[root]});
     state[root] = 1;
     while (!stack.empty()) {
       Frame& f = stack.back();
       const size_t node = f.node;
-      if (f.next_parent < parent_nodes[node].size()) {
-        size_t k = f.next_parent++;
-        size_t pi = parent_nodes[node][k];
-        if (pi == kNone) continue;  // a parent outside the store ends the chain
+      if (f.next_parent < parent_start[node + 1]) {
+        size_t pi = parent_ids[f.next_parent++];
+        if (pi >= n) continue;  // a parent outside the store ends the chain
         if (state[pi] == 1) {
           return InvalidArgument("input graph has a cycle containing vertex `" +
                                  impl->entities[pi].uid.ToString() + "`");
         }
         if (state[pi] == 0) {
           state[pi] = 1;
-          stack.push_back({pi, 0});
+          stack.push_back({pi, parent_start[pi]});
         }
         continue;
       }
-      // All parents done: ancestors = parents plus their ancestors.
-      // Parent ids are sorted (parents are sorted by uid, ids follow uid order)
-      // and so is every closure, so a linear merge suffices.
-      std::vector<uint32_t> acc = parent_ids[node];
-      std::vector<uint32_t> merged;
-      for (size_t pi : parent_nodes[node]) {
-        if (pi == kNone) continue;
+      // All parents done: ancestors = parents plus their ancestors, merged as
+      // sorted id vectors.
+      std::vector<uint32_t> acc(parent_ids.begin() + parent_start[node],
+                                parent_ids.begin() + parent_start[node + 1]);
+      for (uint32_t k = parent_start[node]; k < parent_start[node + 1]; ++k) {
+        uint32_t pi = parent_ids[k];
+        if (pi >= n || closure[pi].empty()) continue;
         const auto& up = closure[pi];
         merged.clear();
         merged.reserve(acc.size() + up.size());
@@ -151,24 +230,34 @@ Result<Entities> Entities::Create(std::vector<Entity> entities, size_t max_ances
   for (size_t i = 0; i < n; ++i) {
     AncestorSet& set = impl->ancestors[i];
     set.sorted_.reserve(closure[i].size());
-    for (uint32_t id : closure[i]) set.sorted_.push_back(all_uids[id]);
+    bool external = false;
+    for (uint32_t id : closure[i]) {
+      if (id < n) {
+        set.sorted_.push_back(impl->entities[id].uid);
+      } else {
+        set.sorted_.push_back(impl->external[id - n]);
+        external = true;
+      }
+    }
+    // Ids of parents outside the store do not follow uid order.
+    if (external) std::sort(set.sorted_.begin(), set.sorted_.end());
     if (set.sorted_.size() > kLinearAncestorLimit) {
       set.ids_ = std::move(closure[i]);
-      set.uid_ids_ = &impl->uid_ids;
+      set.uid_ids_ = &impl->index;
     }
   }
   return Entities(std::move(impl));
 }
 
 const Entity* Entities::Find(const EntityUid& uid) const {
-  auto it = impl_->index.find(uid);
-  return it == impl_->index.end() ? nullptr : &impl_->entities[it->second];
+  uint32_t i = impl_->EntityIndex(uid);
+  return i == internal::UidIndex::kNone ? nullptr : &impl_->entities[i];
 }
 
 const AncestorSet& Entities::Ancestors(const EntityUid& uid) const {
   static const AncestorSet* const kEmpty = new AncestorSet();
-  auto it = impl_->index.find(uid);
-  return it == impl_->index.end() ? *kEmpty : impl_->ancestors[it->second];
+  uint32_t i = impl_->EntityIndex(uid);
+  return i == internal::UidIndex::kNone ? *kEmpty : impl_->ancestors[i];
 }
 
 const AncestorSet& Entities::AncestorsOf(const Entity& entity) const {
@@ -177,8 +266,8 @@ const AncestorSet& Entities::AncestorsOf(const Entity& entity) const {
 
 bool Entities::In(const EntityUid& a, const EntityUid& b) const {
   if (a == b) return true;
-  auto it = impl_->index.find(a);
-  return it != impl_->index.end() && impl_->ancestors[it->second].Contains(b);
+  uint32_t i = impl_->EntityIndex(a);
+  return i != internal::UidIndex::kNone && impl_->ancestors[i].Contains(b);
 }
 
 size_t Entities::size() const { return impl_->entities.size(); }

@@ -60,6 +60,12 @@ const Value& BoolConstant(bool b) {
 
 void Out::Bool(bool b) { Ref(BoolConstant(b)); }
 
+// Path cache entry meaning "the last attribute is absent" (see kHas).
+const Value& AbsentMarker() {
+  static const Value* const kAbsent = new Value();
+  return *kAbsent;
+}
+
 // Error text is built only when evaluation fails, so the success path does not
 // allocate for it.
 std::string TypeError(std::string_view expected, const Value& got) {
@@ -91,7 +97,27 @@ class Evaluator {
   }
 
   bool EvalAttr(const Out& base, const std::string& attr, Out& out);
+  // A kGetAttr chain rooted at a variable (n.var_path): the same steps and
+  // errors as evaluating the nested nodes, without the intermediate results.
+  bool EvalVarPath(const CNode& n, Out& out);
+  const Value& VarValue(Var v) const {
+    switch (v) {
+      case Var::kPrincipal:
+        return env_.principal;
+      case Var::kAction:
+        return env_.action;
+      case Var::kResource:
+        return env_.resource;
+      case Var::kContext:
+        break;
+    }
+    return env_.context;
+  }
   bool EvalHas(const Out& base, const std::string& attr, bool* result);
+  // What `has` looks at: the member or entity attribute `attr` of `v`
+  // (*found = nullptr when absent, including an entity missing from the
+  // store); a type error when `v` is neither a record nor an entity.
+  bool FindMember(const Value& v, const std::string& attr, const Value** found);
   bool EvalIn(const Value& lhs, const Value& rhs, bool* result);
   bool EvalMethod(const CNode& n, Out& out);
   bool EvalCall(const CNode& n, Out& out);
@@ -136,6 +162,55 @@ bool Evaluator::EvalAttr(const Out& base, const std::string& attr, Out& out) {
     }
     // Entity data lives in the store, which outlives the evaluation.
     out.Ref(*found);
+    return true;
+  }
+  return Fail(TypeError(kEntityOrRecord, v));
+}
+
+bool Evaluator::EvalVarPath(const CNode& n, Out& out) {
+  // Every step borrows: variables live in the environment, record members in
+  // the request or the store, entity attributes in the store.
+  const bool cached = n.path_slot != CNode::kNoPathSlot && env_.path_cache != nullptr;
+  // An absent marker (left by `has`) means this read fails; it is redone
+  // below for the error text.
+  if (cached && env_.path_cache[n.path_slot] != nullptr &&
+      env_.path_cache[n.path_slot] != &AbsentMarker()) {
+    out.Ref(*env_.path_cache[n.path_slot]);
+    return true;
+  }
+  const Value* cur = &VarValue(n.var);
+  for (const std::string& attr : n.var_path) {
+    if (const Record* rec = cur->TryRecord()) {
+      const Value* found = rec->Find(attr);
+      if (found == nullptr) return Fail("record does not have the attribute `" + attr + "`");
+      cur = found;
+    } else if (const EntityUid* uid = cur->TryEntity()) {
+      const Entity* e = FindEntity(*uid);
+      if (e == nullptr) return Fail("entity `" + uid->ToString() + "` does not exist");
+      const Value* found = e->attrs.Find(attr);
+      if (found == nullptr) {
+        return Fail("`" + uid->ToString() + "` does not have the attribute `" + attr + "`");
+      }
+      cur = found;
+    } else {
+      return Fail(TypeError(kEntityOrRecord, *cur));
+    }
+  }
+  // Only successes are cached: a failing path fails again with the same text.
+  if (cached) env_.path_cache[n.path_slot] = cur;
+  out.Ref(*cur);
+  return true;
+}
+
+bool Evaluator::FindMember(const Value& v, const std::string& attr, const Value** found) {
+  if (const Record* rec = v.TryRecord()) {
+    *found = rec->Find(attr);
+    return true;
+  }
+  if (const EntityUid* uid = v.TryEntity()) {
+    // An entity missing from the store has no attributes (not an error).
+    const Entity* e = FindEntity(*uid);
+    *found = e == nullptr ? nullptr : e->attrs.Find(attr);
     return true;
   }
   return Fail(TypeError(kEntityOrRecord, v));
@@ -320,16 +395,34 @@ bool Evaluator::EvalBoolOp(const CNode& n, bool* result) {
     }
     case ExprKind::kAnd:
     case ExprKind::kOr: {
-      bool left = false;
-      if (!EvalBool(n.kids[0], &left)) return false;
-      // Short circuit: the right side is not evaluated once the answer is known.
-      if (n.kind == ExprKind::kAnd ? !left : left) {
-        *result = left;
-        return true;
+      // Short circuit: later operands are not evaluated once the answer is known.
+      const bool stop_on = n.kind == ExprKind::kOr;
+      const size_t last = n.kids.size() - 1;
+      for (size_t i = 0; i < last; ++i) {
+        bool b = false;
+        if (!EvalBool(n.kids[i], &b)) return false;
+        if (b == stop_on) {
+          *result = b;
+          return true;
+        }
       }
-      return EvalBool(n.kids[1], result);
+      return EvalBool(n.kids[last], result);
     }
     case ExprKind::kHas: {
+      if (n.path_slot != CNode::kNoPathSlot && env_.path_cache != nullptr) {
+        const Value*& slot = env_.path_cache[n.path_slot];
+        if (slot == nullptr) {
+          Out base;
+          if (!Eval(n.kids[0], base)) return false;
+          const Value* found = nullptr;
+          if (!FindMember(base.get(), n.attrs[0], &found)) return false;
+          // The base is a variable path, so `found` points into the request
+          // or the store and stays valid for the whole request.
+          slot = found != nullptr ? found : &AbsentMarker();
+        }
+        *result = slot != &AbsentMarker();
+        return true;
+      }
       Out cur;
       if (!Eval(n.kids[0], cur)) return false;
       // `e has a.b.c` is `e has a && e.a has b && e.a.b has c`.
@@ -496,6 +589,7 @@ bool Evaluator::Eval(const CNode& n, Out& out) {
       return EvalArith(n, a.get(), b.get(), out);
     }
     case ExprKind::kGetAttr: {
+      if (!n.var_path.empty()) return EvalVarPath(n, out);
       Out base;
       if (!Eval(n.kids[0], base)) return false;
       return EvalAttr(base, n.name, out);
@@ -663,9 +757,41 @@ CNode CompileExpr(const Expr& e) {
       break;
     case ExprKind::kGetAttr:
       n.name = e.string_value;
+      if (n.kids.size() == 1 && n.kids[0].kind == ExprKind::kVar && !n.kids[0].is_const) {
+        n.var = n.kids[0].var;
+        n.var_path.push_back(n.name);
+      } else if (n.kids.size() == 1 && n.kids[0].kind == ExprKind::kGetAttr &&
+                 !n.kids[0].var_path.empty()) {
+        n.var = n.kids[0].var;
+        n.var_path = n.kids[0].var_path;
+        n.var_path.push_back(n.name);
+      }
+      break;
+    case ExprKind::kAnd:
+    case ExprKind::kOr:
+      // `(a && b) && c` becomes one node with operands a, b, c. Only the left
+      // operand is spliced: the parser nests chains to the left, and a right
+      // operand that is itself a chain would be a parenthesised group, which
+      // evaluates the same either way but is left as written.
+      if (n.kids.size() == 2 && n.kids[0].kind == e.kind && !n.kids[0].is_const) {
+        std::vector<CNode> flat = std::move(n.kids[0].kids);
+        flat.push_back(std::move(n.kids[1]));
+        n.kids = std::move(flat);
+      }
       break;
     case ExprKind::kHas:
       n.attrs = e.attrs;
+      // `v.a has b` on a variable path shares the path cache with `v.a.b`.
+      if (n.attrs.size() == 1 && n.kids.size() == 1 && !n.kids[0].is_const) {
+        if (n.kids[0].kind == ExprKind::kVar) {
+          n.var = n.kids[0].var;
+          n.var_path = n.attrs;
+        } else if (n.kids[0].kind == ExprKind::kGetAttr && !n.kids[0].var_path.empty()) {
+          n.var = n.kids[0].var;
+          n.var_path = n.kids[0].var_path;
+          n.var_path.push_back(n.attrs[0]);
+        }
+      }
       break;
     case ExprKind::kLike:
       n.pattern = e.pattern;

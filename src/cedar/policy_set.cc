@@ -1,6 +1,7 @@
 #include "warden/cedar/policy_set.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -46,22 +47,42 @@ void LookupDimension(const ScopeIndex::Dimension& dim, const EntityUid& uid,
                      const AncestorSet& ancestors, std::vector<uint32_t>* out) {
   auto append = [out](const std::vector<uint32_t>& v) { out->insert(out->end(), v.begin(), v.end()); };
   if (!dim.eq.empty()) {
-    if (auto it = dim.eq.find(uid); it != dim.eq.end()) append(it->second);
+    if (const auto* list = dim.eq.Find(uid)) append(*list);
   }
   if (!dim.in.empty()) {
-    if (auto it = dim.in.find(uid); it != dim.in.end()) append(it->second);
+    if (const auto* list = dim.in.Find(uid)) append(*list);
     for (const EntityUid& a : ancestors.ancestors()) {
       // An entity in a cycle is its own ancestor; it was looked up above.
       if (a == uid) continue;
-      if (auto it = dim.in.find(a); it != dim.in.end()) append(it->second);
+      if (const auto* list = dim.in.Find(a)) append(*list);
     }
   }
   if (!dim.is.empty()) {
-    if (auto it = dim.is.find(uid.type()); it != dim.is.end()) append(it->second);
+    if (const auto* list = dim.is.Find(uid.type())) append(*list);
   }
 }
 
+using PathKey = std::pair<Var, std::vector<std::string>>;
+
+// Gives every var_path node its cache slot, one per distinct path.
+void AssignPathSlots(CNode& n, std::map<PathKey, uint32_t>& slots) {
+  if (!n.var_path.empty()) {
+    auto [it, added] = slots.try_emplace(PathKey(n.var, n.var_path),
+                                         static_cast<uint32_t>(slots.size()));
+    n.path_slot = it->second;
+  }
+  for (CNode& k : n.kids) AssignPathSlots(k, slots);
+}
+
 }  // namespace
+
+uint32_t AssignPathSlots(std::vector<CompiledPolicy>& policies) {
+  std::map<PathKey, uint32_t> slots;
+  for (CompiledPolicy& p : policies) {
+    for (CCondition& c : p.conditions) AssignPathSlots(c.expr, slots);
+  }
+  return static_cast<uint32_t>(slots.size());
+}
 
 uint8_t ScopeIndex::Add(uint32_t index, const CompiledPolicy& p) {
   // A lookup finds the policy only through the key it is filed under, so that
@@ -107,6 +128,14 @@ uint8_t ScopeIndex::Add(uint32_t index, const CompiledPolicy& p) {
       return 0;
   }
   return 0;
+}
+
+void ScopeIndex::Freeze() {
+  for (Dimension* d : {&principal, &action, &resource}) {
+    d->eq.Freeze();
+    d->in.Freeze();
+    d->is.Freeze();
+  }
 }
 
 void ScopeIndex::Lookup(const EvalEnv& env, std::vector<uint32_t>* out) const {
@@ -211,6 +240,8 @@ Result<std::shared_ptr<const PolicySet>> PolicySet::Create(PolicySetAst ast) {
   for (uint32_t i = 0; i < impl->compiled.size(); ++i) {
     impl->compiled[i].indexed_scopes = impl->index.Add(i, impl->compiled[i]);
   }
+  impl->index.Freeze();
+  impl->path_slots = internal::AssignPathSlots(impl->compiled);
   impl->content_hash =
       crypto::Sha256Hex(CanonicalEncoding(statics, impl->templates, impl->links));
   return std::shared_ptr<const PolicySet>(new PolicySet(std::move(impl)));

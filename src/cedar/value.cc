@@ -271,8 +271,12 @@ size_t Set::hash() const {
 }
 
 Result<Record> Record::FromEntries(std::vector<Entry> entries) {
-  std::stable_sort(entries.begin(), entries.end(),
-                   [](const Entry& a, const Entry& b) { return a.first < b.first; });
+  // Any two equal keys are an error, so the order among equal keys does not
+  // matter and an unstable sort (which needs no scratch buffer) is enough.
+  auto by_key = [](const Entry& a, const Entry& b) { return a.first < b.first; };
+  if (!std::is_sorted(entries.begin(), entries.end(), by_key)) {
+    std::sort(entries.begin(), entries.end(), by_key);
+  }
   for (size_t i = 1; i < entries.size(); ++i) {
     if (entries[i].first == entries[i - 1].first) {
       return InvalidArgument("duplicate record key \"" + EscapeCedarString(entries[i].first) +

@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "warden/cedar/entity_json.h"
+#include "warden/cedar/evaluator.h"
 #include "warden/cedar/parser.h"
 #include "warden/cedar/policy_set.h"
 
@@ -146,6 +148,69 @@ TEST_P(AuthorizerTest, Decides) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, AuthorizerTest, ::testing::Range<size_t>(0, Cases().size()));
+
+// Within one decision, policies that read the same variable paths share the
+// reads (and `has` tests of them). Every policy must still see exactly what it
+// sees alone: the same satisfied/unsatisfied answer and the same error text,
+// whichever policy reads a path first and whether that read failed.
+TEST(AuthorizerPathSharing, EachPolicyAnswersAsIfAlone) {
+  const std::string policies = R"(
+    permit(principal, action, resource) when { context has a && context.a.b == 1 };
+    permit(principal, action, resource) when { context.a.c == 2 };
+    permit(principal, action, resource) when { context.a has c };
+    permit(principal, action, resource) when { context.a.c == 2 };
+    permit(principal, action, resource) when { principal has level && principal.level > 3 };
+    permit(principal, action, resource) when { principal.level > 3 && principal.dept == "eng" };
+    permit(principal, action, resource) when { principal has dept || context.a.b == 7 };
+    permit(principal, action, resource) when { principal.dept like "e*" };
+    permit(principal, action, resource) when { resource.owner.level == 5 };
+    permit(principal, action, resource) when { resource has owner && resource.owner has level };
+    permit(principal, action, resource) when { resource.owner has level && resource.owner.level < 9 };
+    permit(principal, action, resource) when { context.a.b.d == 1 };
+    permit(principal, action, resource) when { context.a has b && context.a.b has d };
+    permit(principal, action, resource) when { context.x };
+    permit(principal, action, resource) when { context has x && context.x };
+    permit(principal, action, resource) when { (context.a.b == 1 && context.a has c) || context.a.b > 0 };
+    forbid(principal, action, resource) unless { context.a.b == 1 && principal has level };
+  )";
+  Result<Entities> ents = ParseEntitiesJson(kEntities);
+  ASSERT_TRUE(ents.ok()) << ents.status().ToString();
+  Result<std::shared_ptr<const PolicySet>> set = PolicySet::FromText(policies);
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  const std::vector<std::string> contexts = {R"({"a": {"b": 1}})", R"({"a": {"b": 1, "c": 2}})",
+                                             R"({"a": {"b": 7}, "x": true})", R"({"a": 3})",
+                                             R"({})", R"({"a": {"b": {"d": 1}}, "x": 1})"};
+  const std::vector<std::string> principals = {"User::alice", "User::bob", "User::nobody"};
+  const std::vector<std::string> resources = {"Doc::d1", "Doc::d2", "Doc::missing"};
+  for (const std::string& context : contexts) {
+    for (const std::string& principal : principals) {
+      for (const std::string& resource : resources) {
+        SCOPED_TRACE(context + " " + principal + " " + resource);
+        Result<Record> ctx = ParseContextJson(context);
+        ASSERT_TRUE(ctx.ok());
+        Request req{Uid(principal), Uid("Action::view"), Uid(resource), *ctx};
+        Response r = IsAuthorized(**set, req, *ents);
+        std::vector<std::string> permits, forbids;
+        std::vector<std::pair<std::string, std::string>> errors, got_errors;
+        for (const Policy& p : (*set)->policies()) {
+          Result<bool> alone = EvaluatePolicy(p, req, *ents);
+          if (!alone.ok()) {
+            errors.emplace_back(p.id, alone.status().message());
+          } else if (*alone) {
+            (p.effect == Effect::kForbid ? forbids : permits).push_back(p.id);
+          }
+        }
+        for (const PolicyError& e : r.diagnostics.errors) {
+          got_errors.emplace_back(e.policy_id, e.message);
+        }
+        EXPECT_EQ(got_errors, errors);
+        EXPECT_EQ(r.diagnostics.reasons, forbids.empty() ? permits : forbids);
+        EXPECT_EQ(r.decision,
+                  forbids.empty() && !permits.empty() ? Decision::kAllow : Decision::kDeny);
+      }
+    }
+  }
+}
 
 TEST(AuthorizerJson, PrintsTheCliShape) {
   Response r;

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "warden/cedar/extensions.h"
 
@@ -341,6 +342,59 @@ TEST(EntitiesJsonTest, SizeLimit) {
   auto r = ParseEntitiesJson(R"([{"uid": {"type": "U", "id": "a"}, "attrs": {}, "parents": []}])",
                              options);
   EXPECT_FALSE(r.ok());
+}
+
+// The text entry points read JSON in one pass; whatever that pass cannot
+// take as is (duplicate keys at any depth, doubles, malformed or oversized
+// text, trailing content) must give exactly what ParseJson followed by the
+// value converters gives, errors included.
+TEST(EntitiesJsonTest, TextParsingMatchesParseJsonThenConvert) {
+  const std::vector<std::string> docs = {
+      R"([{"uid": {"type": "U", "id": "a"}, "attrs": {"x": 1, "x": 2}, "parents": []}])",
+      R"([{"uid": {"type": "U", "id": "a"}, "attrs": {"r": {"k": [1, {"z": 1, "z": {}}]}},
+           "parents": []}])",
+      R"([{"uid": {"type": "U", "id": "a", "id": "b"}, "attrs": {}, "parents": []}])",
+      R"([{"uid": {"type": "U", "id": "a"}, "attrs": {}, "parents": [], "parents": []}])",
+      R"([{"uid": {"type": "U", "id": "a"}, "attrs": {"d": 1.5}, "parents": []}])",
+      R"([{"uid": {"type": "U", "id": "a"}, "attrs": {"d": 1e400}, "parents": []}])",
+      R"([{"uid": {"type": "U", "id": "a"}, "attrs": {"d": 18446744073709551615}, "parents": []}])",
+      R"([{"uid": {"type": "U", "id": "a"}, "attrs": {}, "parents": []}] x)",
+      R"([{"uid": {"type": "U", "id": "a"}, "attrs": {}, "parents": []})",
+      R"([{"uid": {"type": "U", "id": "a\u0041"}, "attrs": {"k\"": "v\n"}, "parents": []}])",
+      R"([{"uid": {"type": "U", "id": "a"}, "attrs": {"e": {"__entity": {"type": "U", "id": "b",
+           "junk": 1.25}}}, "parents": [{"type": "G", "id": "g"}]}])",
+      R"({"a": {"a": 1}, "a": 2})",
+      R"([])",
+      "",
+  };
+  for (const std::string& text : docs) {
+    SCOPED_TRACE(text);
+    auto direct = ParseEntitiesJson(text);
+    auto dom = ParseJson(text);
+    Result<Entities> via_dom =
+        dom.ok() ? EntitiesFromJson(*dom) : Result<Entities>(dom.status());
+    ASSERT_EQ(direct.ok(), via_dom.ok()) << (direct.ok() ? via_dom : direct).status().ToString();
+    if (!direct.ok()) {
+      EXPECT_EQ(direct.status().ToString(), via_dom.status().ToString());
+      EXPECT_EQ(direct.status().field(), via_dom.status().field());
+    } else {
+      EXPECT_EQ(CanonicalJson(EntitiesToJson(*direct)), CanonicalJson(EntitiesToJson(*via_dom)));
+    }
+    auto ctx = ParseContextJson(text);
+    Result<Record> ctx_dom = dom.ok() ? ContextFromJson(*dom) : Result<Record>(dom.status());
+    ASSERT_EQ(ctx.ok(), ctx_dom.ok());
+    if (!ctx.ok()) {
+      EXPECT_EQ(ctx.status().ToString(), ctx_dom.status().ToString());
+    }
+  }
+  EntityJsonOptions shallow;
+  shallow.json.max_depth = 2;
+  const std::string deep = R"([{"uid": {"type": "U", "id": "a"}, "attrs": {}, "parents": []}])";
+  auto direct = ParseEntitiesJson(deep, shallow);
+  auto dom = ParseJson(deep, shallow.json);
+  ASSERT_FALSE(direct.ok());
+  ASSERT_FALSE(dom.ok());
+  EXPECT_EQ(direct.status().ToString(), dom.status().ToString());
 }
 
 TEST(ContextJsonTest, Parse) {

@@ -15,6 +15,10 @@
 
 namespace warden::cedar {
 
+namespace internal {
+class UidIndex;  // the store's uid -> dense id table (entities.cc)
+}  // namespace internal
+
 // One entity: its uid, attributes, direct parents and tags.
 struct Entity {
   EntityUid uid;
@@ -40,7 +44,7 @@ class AncestorSet {
   // this set's ids in ascending order, so membership is one hash lookup plus a
   // binary search over integers.
   std::vector<uint32_t> ids_;
-  const std::unordered_map<EntityUid, uint32_t, EntityUidHash>* uid_ids_ = nullptr;
+  const internal::UidIndex* uid_ids_ = nullptr;
 };
 
 // The immutable entity store.

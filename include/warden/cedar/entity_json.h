@@ -56,6 +56,13 @@ Result<Entities> EntitiesFromJson(const json::value& v);
 Result<Record> ContextFromJson(const json::value& v);
 Result<Record> ParseContextJson(std::string_view text, const EntityJsonOptions& options = {});
 
+// A request as one JSON object: {"principal": uid, "action": uid, "resource":
+// uid, "context": {...}} (uids in either form EntityUidFromJson accepts; other
+// members ignored). InvalidArgument "request: ..." when the object or one of
+// the four members is missing; member errors name the member.
+Result<Request> RequestFromJson(const json::value& v);
+Result<Request> ParseRequestJson(std::string_view text, const EntityJsonOptions& options = {});
+
 // Explicit-form encodings (the inverse of the parsers above): extension
 // values as {"__extn": {"fn": "ip", "arg": "10.0.0.1/32"}} (a datetime outside
 // years 0000-9999 uses the "offset" form), entities as {"__entity": ...}.

@@ -16,7 +16,10 @@
 
 namespace warden::cedar::internal {
 
-// One compiled expression node; `kind` has the meaning of ast.h's ExprKind.
+// One compiled expression node; `kind` has the meaning of ast.h's ExprKind,
+// except that kAnd and kOr hold two or more operands: a chain of the same
+// operator (`a && b && c`) is one node, evaluated left to right with short
+// circuit, which is what the nested binary form means.
 // The fields every evaluation reads come first, so a node's first cache line
 // usually holds all it needs.
 struct CNode {
@@ -32,6 +35,16 @@ struct CNode {
   std::vector<std::string> attrs;          // kHas path
   std::vector<std::string> keys;           // kRecord keys
   std::vector<PatternElem> pattern;        // kLike
+  // kGetAttr whose chain starts at a variable (`context.args.path`): the
+  // attributes from the variable outwards, read in one step without
+  // evaluating the inner nodes. kHas of one attribute on a variable or such a
+  // chain (`context.args has path`): the path it tests, for the path cache
+  // only (the node is still evaluated from its operand). Empty otherwise.
+  std::vector<std::string> var_path;
+  // For var_path nodes of a policy set: the slot of the request's path cache
+  // (EvalEnv::path_cache) shared by every node reading the same path.
+  uint32_t path_slot = kNoPathSlot;
+  static constexpr uint32_t kNoPathSlot = UINT32_MAX;
 };
 
 // A compiled scope constraint (slots already replaced by linked entities).
@@ -89,6 +102,12 @@ struct EvalEnv {
   const AncestorSet* principal_ancestors;
   const AncestorSet* action_ancestors;
   const AncestorSet* resource_ancestors;
+  // Values of variable paths (`context.args`, `principal.trust`) already read
+  // for this request, by CNode::path_slot; nullptr = not read yet. A path reads
+  // the same value every time within one request, and several policies of a
+  // set often read the same paths. Optional (nullptr: no caching); owned by
+  // the caller, at least as many entries as the set has slots.
+  const Value** path_cache = nullptr;
 };
 
 // Scope test for one request entity with its ancestors (never fails).
