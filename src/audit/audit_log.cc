@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "audit/internal/chain_hash.h"
 #include "warden/core/json.h"
@@ -76,78 +78,139 @@ std::string CanonicalEncoding(int64_t seq, int64_t time_micros, std::string_view
   return out;
 }
 
-Result<Event> Append(store::Transaction& txn, const EventInput& in, TimePoint now) {
+Result<PreparedEvent> PreparedEvent::Create(const EventInput& in, TimePoint now) {
   WARDEN_RETURN_IF_ERROR(CheckField(in.actor, "actor"));
   WARDEN_RETURN_IF_ERROR(CheckField(in.kind, "kind"));
   WARDEN_RETURN_IF_ERROR(CheckField(in.subject, "subject"));
-  std::string details = CanonicalJson(in.details);
-  if (details.size() > kMaxDetailsBytes) {
-    return InvalidArgument("is " + std::to_string(details.size()) +
+  PreparedEvent p;
+  p.details_json_ = CanonicalJson(in.details);
+  if (p.details_json_.size() > kMaxDetailsBytes) {
+    return InvalidArgument("is " + std::to_string(p.details_json_.size()) +
                                " bytes as canonical JSON; the limit is " +
                                std::to_string(kMaxDetailsBytes),
                            "details");
   }
-  if (!internal::IsValidUtf8(details)) return InvalidArgument("must be valid UTF-8", "details");
+  if (!internal::IsValidUtf8(p.details_json_)) {
+    return InvalidArgument("must be valid UTF-8", "details");
+  }
+  p.actor_ = in.actor;
+  p.kind_ = in.kind;
+  p.subject_ = in.subject;
+  p.time_micros_ = UnixMicros(now);
+  p.encoding_head_.reserve(64 + p.actor_.size() + p.details_json_.size() + p.kind_.size());
+  internal::AppendEncodingHead(p.encoding_head_, p.actor_, p.details_json_, p.kind_);
+  internal::AppendEncodingTail(p.encoding_tail_, p.subject_, p.time_micros_);
+  return p;
+}
 
+Result<ChainLink> Append(store::Transaction& txn, const PreparedEvent& event) {
   // Updating the head row first is what orders concurrent appenders: in
   // PostgreSQL the UPDATE takes the row lock that a second appender waits
   // for. (UPDATE ... RETURNING would do both at once, but SQLite builds a
   // temporary table for every RETURNING statement.)
-  WARDEN_ASSIGN_OR_RETURN(int64_t bumped,
-                          txn.Exec("UPDATE audit_head SET seq = seq + 1 WHERE id = 1", {}));
-  if (bumped != 1) {
-    return DataLoss("audit_head row is missing; the audit log cannot be extended");
+  //
+  // The head this thread wrote last is usually still the head (one writer
+  // thread appends everything), so the first try moves the head only if it
+  // still holds exactly those values: one changed row proves seq and hash
+  // without reading them back. Otherwise (another writer, a rolled-back
+  // append, another database) the head is bumped and read.
+  //
+  // Statement parameters live in per-thread vectors whose strings keep
+  // their capacity, so an append allocates nothing for them once warm.
+  thread_local ChainLink last;
+  thread_local std::vector<store::SqlValue> expected_head{int64_t{0}, std::string()};
+  thread_local std::vector<store::SqlValue> event_row(8, std::string());
+  thread_local std::vector<store::SqlValue> new_head(1, std::string());
+  ChainLink link;
+  int64_t bumped = 0;
+  if (last.seq > 0) {
+    expected_head[0] = last.seq;
+    std::get<std::string>(expected_head[1]).assign(last.hash);
+    WARDEN_ASSIGN_OR_RETURN(
+        bumped, txn.Exec("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 AND seq = $1 AND "
+                         "hash = $2",
+                         expected_head));
   }
-  int64_t seq = 0;
-  std::string prev_hash;
-  Status head = txn.QueryEach("SELECT seq, hash FROM audit_head WHERE id = 1", {},
-                              [&](const store::RowView& row) -> Status {
-                                WARDEN_ASSIGN_OR_RETURN(seq, row.Int(0));
-                                WARDEN_ASSIGN_OR_RETURN(std::string_view h, row.Text(1));
-                                prev_hash.assign(h);
-                                return OkStatus();
-                              });
-  if (!head.ok()) {
-    if (head.code() == StatusCode::kInvalidArgument) {
-      return DataLoss("audit_head row is malformed: " + head.message());
+  if (bumped == 1) {
+    link.seq = last.seq + 1;
+    link.prev_hash = last.hash;
+  } else {
+    WARDEN_ASSIGN_OR_RETURN(bumped,
+                            txn.Exec("UPDATE audit_head SET seq = seq + 1 WHERE id = 1", {}));
+    if (bumped != 1) {
+      return DataLoss("audit_head row is missing; the audit log cannot be extended");
     }
-    return head;
+    Status head = txn.QueryEach("SELECT seq, hash FROM audit_head WHERE id = 1", {},
+                                [&](const store::RowView& row) -> Status {
+                                  WARDEN_ASSIGN_OR_RETURN(link.seq, row.Int(0));
+                                  WARDEN_ASSIGN_OR_RETURN(std::string_view h, row.Text(1));
+                                  link.prev_hash.assign(h);
+                                  return OkStatus();
+                                });
+    if (!head.ok()) {
+      if (head.code() == StatusCode::kInvalidArgument) {
+        return DataLoss("audit_head row is malformed: " + head.message());
+      }
+      return head;
+    }
   }
 
-  Event e;
-  e.seq = seq;
-  const int64_t micros = UnixMicros(now);
-  e.time = FromUnixMicros(micros);
-  e.actor = in.actor;
-  e.kind = in.kind;
-  e.subject = in.subject;
-  e.details = in.details;
-  e.prev_hash = std::move(prev_hash);
-
-  // One digest context per writer thread, reused across appends.
+  // Only the link (prev_hash and seq) is encoded here; the rest was encoded
+  // when the event was prepared. The digest context and the buffer are
+  // reused by every append on this (writer) thread.
   thread_local std::optional<Sha256> sha;
+  thread_local std::string encoding;
   if (!sha) {
     WARDEN_ASSIGN_OR_RETURN(Sha256 created, Sha256::Create());
     sha.emplace(std::move(created));
   }
+  encoding.assign(event.encoding_head_);
+  internal::AppendEncodingLink(encoding, link.prev_hash, link.seq);
+  encoding.append(event.encoding_tail_);
   Digest d;
-  WARDEN_RETURN_IF_ERROR(sha->Hash(
-      CanonicalEncoding(seq, micros, e.actor, e.kind, e.subject, details, e.prev_hash), d));
-  e.hash = internal::DigestHex(d);
+  WARDEN_RETURN_IF_ERROR(sha->Hash(encoding, d));
+  link.hash = internal::DigestHex(d);
 
+  // Slots 0 and 1 hold integers, 2 to 7 strings, on every call.
+  event_row[0] = link.seq;
+  event_row[1] = event.time_micros_;
+  std::get<std::string>(event_row[2]).assign(event.actor_);
+  std::get<std::string>(event_row[3]).assign(event.kind_);
+  std::get<std::string>(event_row[4]).assign(event.subject_);
+  std::get<std::string>(event_row[5]).assign(event.details_json_);
+  std::get<std::string>(event_row[6]).assign(link.prev_hash);
+  std::get<std::string>(event_row[7]).assign(link.hash);
   auto inserted = txn.Exec(
       "INSERT INTO audit_events (seq, time, actor, kind, subject, details, prev_hash, hash) "
       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-      {seq, micros, e.actor, e.kind, e.subject, std::move(details), e.prev_hash, e.hash});
+      event_row);
   if (!inserted.ok()) {
     if (inserted.status().code() == StatusCode::kAlreadyExists) {
-      return DataLoss("audit event " + std::to_string(seq) +
+      return DataLoss("audit event " + std::to_string(link.seq) +
                       " already exists but audit_head is behind it; run audit verification");
     }
     return inserted.status();
   }
+  std::get<std::string>(new_head[0]).assign(link.hash);
   WARDEN_RETURN_IF_ERROR(
-      txn.Exec("UPDATE audit_head SET hash = $1 WHERE id = 1", {e.hash}).status());
+      txn.Exec("UPDATE audit_head SET hash = $1 WHERE id = 1", new_head).status());
+  last.seq = link.seq;
+  last.hash = link.hash;
+  return link;
+}
+
+Result<Event> Append(store::Transaction& txn, const EventInput& in, TimePoint now) {
+  WARDEN_ASSIGN_OR_RETURN(PreparedEvent prepared, PreparedEvent::Create(in, now));
+  WARDEN_ASSIGN_OR_RETURN(ChainLink link, Append(txn, prepared));
+  Event e;
+  e.seq = link.seq;
+  e.time = FromUnixMicros(prepared.time_micros());
+  e.actor = in.actor;
+  e.kind = in.kind;
+  e.subject = in.subject;
+  e.details = in.details;
+  e.prev_hash = std::move(link.prev_hash);
+  e.hash = std::move(link.hash);
   return e;
 }
 

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <charconv>
+#include <cstring>
 
 #include "audit/internal/chain_hash.h"
 
@@ -53,13 +54,48 @@ std::string DigestHex(const Digest& d) {
   return s;
 }
 
+namespace {
+
+constexpr uint64_t kOnes = 0x0101010101010101ULL;
+constexpr uint64_t kHighBits = 0x8080808080808080ULL;
+
+uint64_t LoadWord(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+
+// Whether any byte of `w` is below 0x20, '"' or '\\' (bytes >= 0x80 never
+// match). Each test is exact about whether some byte matches, which is all
+// the word-at-a-time skip below needs.
+bool WordNeedsEscape(uint64_t w) {
+  const uint64_t below_space = (w - kOnes * 0x20) & ~w;
+  const uint64_t q = w ^ (kOnes * '"');
+  const uint64_t quote = (q - kOnes) & ~q;
+  const uint64_t b = w ^ (kOnes * '\\');
+  const uint64_t backslash = (b - kOnes) & ~b;
+  return ((below_space | quote | backslash) & kHighBits) != 0;
+}
+
+bool NeedsEscape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+// Position of the first byte of s[from..] that needs escaping, or s.size().
+size_t NextToEscape(std::string_view s, size_t from) {
+  size_t i = from;
+  // Most strings in events are plain text: skip them eight bytes at a time.
+  while (i + 8 <= s.size() && !WordNeedsEscape(LoadWord(s.data() + i))) i += 8;
+  while (i < s.size() && !NeedsEscape(static_cast<unsigned char>(s[i]))) ++i;
+  return i;
+}
+
+}  // namespace
+
 void AppendJsonString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   size_t run = 0;  // start of the pending verbatim run
-  for (size_t i = 0; i < s.size(); ++i) {
+  for (size_t i = NextToEscape(s, 0); i < s.size(); i = NextToEscape(s, run)) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
@@ -80,11 +116,9 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
 }
 
-void AppendEncoding(std::string& out, int64_t seq, int64_t time_micros, std::string_view actor,
-                    std::string_view kind, std::string_view subject, std::string_view details_json,
-                    std::string_view prev_hash) {
+void AppendEncodingHead(std::string& out, std::string_view actor, std::string_view details_json,
+                        std::string_view kind) {
   // Keys in byte order, as CanonicalJson sorts them.
-  char num[24];
   out += "{\"actor\":";
   AppendJsonString(out, actor);
   out += ",\"details\":";
@@ -92,9 +126,17 @@ void AppendEncoding(std::string& out, int64_t seq, int64_t time_micros, std::str
   out += ",\"kind\":";
   AppendJsonString(out, kind);
   out += ",\"prev_hash\":";
+}
+
+void AppendEncodingLink(std::string& out, std::string_view prev_hash, int64_t seq) {
+  char num[24];
   AppendJsonString(out, prev_hash);
   out += ",\"seq\":";
   out.append(num, static_cast<size_t>(std::to_chars(num, num + sizeof(num), seq).ptr - num));
+}
+
+void AppendEncodingTail(std::string& out, std::string_view subject, int64_t time_micros) {
+  char num[24];
   out += ",\"subject\":";
   AppendJsonString(out, subject);
   out += ",\"time\":";
@@ -103,10 +145,21 @@ void AppendEncoding(std::string& out, int64_t seq, int64_t time_micros, std::str
   out += '}';
 }
 
+void AppendEncoding(std::string& out, int64_t seq, int64_t time_micros, std::string_view actor,
+                    std::string_view kind, std::string_view subject, std::string_view details_json,
+                    std::string_view prev_hash) {
+  AppendEncodingHead(out, actor, details_json, kind);
+  AppendEncodingLink(out, prev_hash, seq);
+  AppendEncodingTail(out, subject, time_micros);
+}
+
 bool IsValidUtf8(std::string_view s) {
   size_t i = 0;
   const size_t n = s.size();
   while (i < n) {
+    // ASCII runs, eight bytes at a time.
+    while (i + 8 <= n && (LoadWord(s.data() + i) & kHighBits) == 0) i += 8;
+    if (i == n) break;
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       ++i;

@@ -424,5 +424,121 @@ TEST_F(AuditTest, AppendRefusesWhenHeadIsBehindTheTable) {
   EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
 }
 
+// A prepared event appends exactly what Append(txn, input, now) would: the
+// same row and the documented hash.
+TEST_F(AuditTest, PreparedEventAppendsTheSameChain) {
+  AppendN(2);
+  auto prepared = PreparedEvent::Create(Input(3), kT0 + std::chrono::seconds(3));
+  ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+  EXPECT_EQ(prepared->actor(), "agent:builder");
+  EXPECT_EQ(prepared->subject(), "agent:a3");
+  EXPECT_EQ(prepared->details_json(), CanonicalJson(Input(3).details));
+  EXPECT_EQ(prepared->time_micros(), UnixMicros(kT0 + std::chrono::seconds(3)));
+  ChainLink link;
+  Status s = store_->Write([&](store::Transaction& txn) -> Status {
+    WARDEN_ASSIGN_OR_RETURN(link, Append(txn, *prepared));
+    return OkStatus();
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  std::vector<Event> events = ListAll();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(link.seq, 3);
+  EXPECT_EQ(link.prev_hash, events[1].hash);
+  EXPECT_EQ(link.hash, events[2].hash);
+  EXPECT_EQ(events[2].details, Input(3).details);
+  auto sha = internal::Sha256::Create();
+  ASSERT_TRUE(sha.ok());
+  internal::Digest d;
+  ASSERT_TRUE(sha->Hash(CanonicalEncoding(3, prepared->time_micros(), prepared->actor(),
+                                          prepared->kind(), prepared->subject(),
+                                          prepared->details_json(), link.prev_hash),
+                        d)
+                  .ok());
+  EXPECT_EQ(link.hash, internal::DigestHex(d));
+  VerifyReport r = MustVerify();
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_EQ(r.events_checked, 3);
+}
+
+TEST(PreparedEventTest, RefusesWhatAppendRefuses) {
+  EventInput bad = Input(1);
+  bad.kind.clear();
+  EXPECT_EQ(PreparedEvent::Create(bad, kT0).status().field(), "kind");
+  bad = Input(1);
+  bad.actor = std::string(20, 'a') + "\xed\xa0\x80";  // a surrogate after a long ASCII run
+  EXPECT_EQ(PreparedEvent::Create(bad, kT0).status().field(), "actor");
+  bad = Input(1);
+  bad.details["blob"] = std::string(70 * 1024, 'x');
+  auto big = PreparedEvent::Create(bad, kT0);
+  EXPECT_EQ(big.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(big.status().field(), "details");
+}
+
+// The writer remembers the head it wrote last; an append must still follow
+// the head actually stored when something else moved it in between (here a
+// hand-made rollback of the last event within the same store).
+TEST_F(AuditTest, AppendFollowsAHeadMovedBetweenAppends) {
+  AppendN(3);
+  std::vector<Event> events = ListAll();
+  ASSERT_EQ(events.size(), 3u);
+  Status s = store_->Write([&](store::Transaction& txn) -> Status {
+    WARDEN_RETURN_IF_ERROR(txn.Exec("DELETE FROM audit_events WHERE seq = 3").status());
+    return txn.Exec("UPDATE audit_head SET seq = 2, hash = $1 WHERE id = 1", {events[1].hash})
+        .status();
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  s = store_->Write([&](store::Transaction& txn) -> Status {
+    WARDEN_ASSIGN_OR_RETURN(Event e, Append(txn, Input(7), kT0));
+    EXPECT_EQ(e.seq, 3);
+    EXPECT_EQ(e.prev_hash, events[1].hash);
+    return OkStatus();
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  // And a head moved back behind the table is still refused, not forked.
+  s = store_->Write([&](store::Transaction& txn) -> Status {
+    return txn.Exec("UPDATE audit_head SET seq = 2 WHERE id = 1").status();
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  s = store_->Write([&](store::Transaction& txn) { return Append(txn, Input(8), kT0).status(); });
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+  s = store_->Write([&](store::Transaction& txn) -> Status {
+    return txn.Exec("UPDATE audit_head SET seq = 3 WHERE id = 1").status();
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  VerifyReport r = MustVerify();
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_EQ(r.events_checked, 3);
+}
+
+// Longer strings take the word-at-a-time path: escapes at every offset.
+TEST(CanonicalEncodingTest, EscapesAtEveryOffsetOfLongStrings) {
+  const std::string specials = std::string("\"\\\x01\x1f\n", 5) + "\x7f\xc3\xa9";
+  for (size_t len = 0; len < 40; ++len) {
+    for (size_t at = 0; at < len; ++at) {
+      for (char c : specials) {
+        std::string s(len, 'a');
+        s[at] = c;
+        std::string mine;
+        internal::AppendJsonString(mine, s);
+        ASSERT_EQ(mine, boost::json::serialize(boost::json::string_view(s)))
+            << "len " << len << " at " << at << " byte " << static_cast<int>(c);
+      }
+    }
+  }
+}
+
+TEST(Utf8Test, FindsInvalidBytesAfterLongAsciiRuns) {
+  for (size_t at = 0; at < 40; ++at) {
+    std::string s(40, 'a');
+    EXPECT_TRUE(internal::IsValidUtf8(s));
+    s[at] = '\x80';
+    EXPECT_FALSE(internal::IsValidUtf8(s)) << at;
+    s[at] = '\xc3';
+    EXPECT_FALSE(internal::IsValidUtf8(s.substr(0, at + 1))) << at;  // truncated at the end
+    s.insert(at + 1, 1, '\xa9');
+    EXPECT_TRUE(internal::IsValidUtf8(s)) << at;
+  }
+}
+
 }  // namespace
 }  // namespace warden::audit

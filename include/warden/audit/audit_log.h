@@ -1,14 +1,17 @@
 // The audit log: an append-only chain of events where each event carries the
 // SHA-256 of its canonical encoding and of its predecessor's, so editing,
 // deleting, reordering or inserting rows is detected by Verify. The encoding
-// is specified in docs/formats/audit.md. Functions hold no state: they are
-// thread-safe; a Transaction belongs to the Store call that handed it out.
+// is specified in docs/formats/audit.md. Functions keep nothing but
+// per-thread buffers and the last head written, which is re-checked against
+// the database on every append: they are thread-safe; a Transaction belongs
+// to the Store call that handed it out.
 #pragma once
 
 #include <boost/json.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "warden/core/clock.h"
@@ -36,9 +39,51 @@ struct Event {
 inline constexpr std::string_view kGenesisHash =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
-// Appends one event within the caller's write transaction (same commit as the
-// change it records). InvalidArgument when actor, kind or subject is empty;
-// store errors as returned by the transaction.
+// Where an appended event sits in the chain.
+struct ChainLink {
+  int64_t seq = 0;
+  std::string prev_hash, hash;  // lower-case hex SHA-256
+};
+
+// An event checked and canonically encoded, waiting only for its place in
+// the chain (seq and prev_hash). Preparing is the costly part of an append
+// that needs no ordering, so a caller that hands writes to a Store's writer
+// thread can prepare first, on its own thread, and leave only the chaining
+// to the writer. Immutable once created; safe to share between threads.
+class PreparedEvent {
+ public:
+  // The event `in` recorded at `now` (kept to the microsecond).
+  // InvalidArgument (with the field) when actor, kind or subject is empty,
+  // when any string, those inside details included, is not valid UTF-8, or
+  // when details exceed 64 KiB as canonical JSON.
+  static Result<PreparedEvent> Create(const EventInput& in, TimePoint now);
+
+  std::string_view actor() const { return actor_; }
+  std::string_view kind() const { return kind_; }
+  std::string_view subject() const { return subject_; }
+  // The CanonicalJson of the details object: what is stored and hashed.
+  std::string_view details_json() const { return details_json_; }
+  int64_t time_micros() const { return time_micros_; }
+
+ private:
+  friend Result<ChainLink> Append(store::Transaction& txn, const PreparedEvent& event);
+  PreparedEvent() = default;
+
+  std::string actor_, kind_, subject_, details_json_;
+  int64_t time_micros_ = 0;
+  // The canonical encoding before prev_hash and after seq (the parts of
+  // docs/formats/audit.md that do not depend on the chain).
+  std::string encoding_head_, encoding_tail_;
+};
+
+// Appends a prepared event within the caller's write transaction (same
+// commit as the change it records). DataLoss when audit_head is missing,
+// malformed, or behind the table (the chain is never forked); store errors
+// as returned by the transaction.
+Result<ChainLink> Append(store::Transaction& txn, const PreparedEvent& event);
+
+// PreparedEvent::Create then Append above, returning the whole event.
+// InvalidArgument for input Create refuses; otherwise as Append above.
 Result<Event> Append(store::Transaction& txn, const EventInput& in, TimePoint now);
 
 // Events with seq > after_seq, ascending, at most `limit` (and at most

@@ -47,10 +47,21 @@ void AppendJsonString(std::string& out, std::string_view s);
 
 // Appends the canonical encoding of an event (docs/formats/audit.md) to
 // `out`: the CanonicalJson of {"actor","details","kind","prev_hash","seq",
-// "subject","time"}, with `details_json` spliced in verbatim.
+// "subject","time"}, with `details_json` spliced in verbatim. It is the
+// concatenation of the three parts below, in that order.
 void AppendEncoding(std::string& out, int64_t seq, int64_t time_micros, std::string_view actor,
                     std::string_view kind, std::string_view subject, std::string_view details_json,
                     std::string_view prev_hash);
+
+// The encoding in three parts, so that the parts that do not depend on the
+// event's place in the chain can be built before it is known:
+//   head: {"actor":<actor>,"details":<details_json>,"kind":<kind>,"prev_hash":
+//   link: <prev_hash>,"seq":<seq>
+//   tail: ,"subject":<subject>,"time":<time_micros>}
+void AppendEncodingHead(std::string& out, std::string_view actor, std::string_view details_json,
+                        std::string_view kind);
+void AppendEncodingLink(std::string& out, std::string_view prev_hash, int64_t seq);
+void AppendEncodingTail(std::string& out, std::string_view subject, int64_t time_micros);
 
 // Whether `s` is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF).
 bool IsValidUtf8(std::string_view s);
