@@ -199,6 +199,12 @@ Result<ChainLink> Append(store::Transaction& txn, const PreparedEvent& event) {
   return link;
 }
 
+Status Record(store::Store& store, const EventInput& in, TimePoint now) {
+  WARDEN_ASSIGN_OR_RETURN(PreparedEvent prepared, PreparedEvent::Create(in, now));
+  return store.Write(
+      [&](store::Transaction& txn) -> Status { return Append(txn, prepared).status(); });
+}
+
 Result<Event> Append(store::Transaction& txn, const EventInput& in, TimePoint now) {
   WARDEN_ASSIGN_OR_RETURN(PreparedEvent prepared, PreparedEvent::Create(in, now));
   WARDEN_ASSIGN_OR_RETURN(ChainLink link, Append(txn, prepared));

@@ -71,9 +71,7 @@ Status Enforcer::Audit(std::string_view actor, std::string_view kind, std::strin
                        json::object details) {
   audit::EventInput event{std::string(actor), std::string(kind), std::string(subject),
                           std::move(details)};
-  TimePoint now = clock_.Now();
-  return store_.Write(
-      [&](store::Transaction& txn) -> Status { return audit::Append(txn, event, now).status(); });
+  return audit::Record(store_, event, clock_.Now());
 }
 
 Status Enforcer::AuditRefusal(const GrantedCaller& caller, std::string_view kind,

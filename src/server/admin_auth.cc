@@ -75,8 +75,7 @@ void AdminAuth::RecordFailure(const std::string& remote, std::string_view reason
   in.details["remote"] = remote;
   in.details["reason"] = reason;
   if (*suppressed_before > 0) in.details["suppressed_since_last"] = *suppressed_before;
-  Status st = store_.Write(
-      [&](store::Transaction& txn) -> Status { return audit::Append(txn, in, now).status(); });
+  Status st = audit::Record(store_, in, now);
   if (!st.ok()) {
     metrics_.StoreError();
     LogJson(spdlog::level::err, "cannot record admin.auth_failed",

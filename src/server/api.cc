@@ -260,9 +260,7 @@ std::optional<Response> ReadOptionalBodyString(ApiContext& ctx, const Request& r
 }
 
 Status AuditEvent(ApiContext& ctx, const audit::EventInput& event) {
-  TimePoint now = ctx.clock.Now();
-  Status st = ctx.store.Write(
-      [&](store::Transaction& txn) -> Status { return audit::Append(txn, event, now).status(); });
+  Status st = audit::Record(ctx.store, event, ctx.clock.Now());
   if (!st.ok()) ctx.metrics.StoreError();
   return st;
 }

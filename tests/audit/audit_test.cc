@@ -183,6 +183,22 @@ TEST_F(AuditTest, RejectedInputAppendsNothing) {
   EXPECT_TRUE(ListAll().empty());
 }
 
+TEST_F(AuditTest, RecordWritesOneDurableEventOrNothing) {
+  ASSERT_TRUE(Record(*store_, Input(1), kT0).ok());
+  EventInput bad = Input(2);
+  bad.kind.clear();
+  Status s = Record(*store_, bad, kT0);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.field(), "kind");
+  ASSERT_TRUE(Record(*store_, Input(3), kT0).ok());
+  auto all = ListAll();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].prev_hash, all[0].hash);
+  VerifyReport r = MustVerify();
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_EQ(r.events_checked, 2);
+}
+
 // An append whose write function then fails is rolled back with it, head
 // included, so the next append continues the chain without a gap.
 TEST_F(AuditTest, FailedWriteLeavesNoHoleInTheChain) {

@@ -86,6 +86,12 @@ Result<ChainLink> Append(store::Transaction& txn, const PreparedEvent& event);
 // InvalidArgument for input Create refuses; otherwise as Append above.
 Result<Event> Append(store::Transaction& txn, const EventInput& in, TimePoint now);
 
+// Records an event that is a change of its own (a decision, a refused
+// login), not part of another write: prepared on the calling thread, then
+// appended in a Store::Write of its own, so OK means durable. Errors as
+// PreparedEvent::Create, Append and Store::Write.
+Status Record(store::Store& store, const EventInput& in, TimePoint now);
+
 // Events with seq > after_seq, ascending, at most `limit` (and at most
 // 10,000 per call: page with the last seq returned).
 // DataLoss when a stored row cannot be decoded.
