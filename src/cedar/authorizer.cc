@@ -2,7 +2,9 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "cedar/internal/eval_compiled.h"
@@ -30,6 +32,9 @@ Response IsAuthorized(const PolicySet& policies, const Request& request,
   thread_local std::vector<uint32_t> forbids;
   permits.clear();
   forbids.clear();
+  // Errors with their policy index: reported in text order like the reasons.
+  thread_local std::vector<std::pair<uint32_t, std::string>> errors;
+  errors.clear();
   std::string error;
   for (uint32_t i : candidates) {
     const internal::CompiledPolicy& p = impl.compiled[i];
@@ -41,9 +46,21 @@ Response IsAuthorized(const PolicySet& policies, const Request& request,
       case internal::PolicyOutcome::kNotSatisfied:
         break;
       case internal::PolicyOutcome::kError:
-        response.diagnostics.errors.push_back(PolicyError{p.id, std::move(error)});
+        errors.emplace_back(i, std::move(error));
         error.clear();
         break;
+    }
+  }
+  // Candidates come in index order except for a few lists; reasons and
+  // errors are reported in text order whatever the lookup gave.
+  std::sort(permits.begin(), permits.end());
+  std::sort(forbids.begin(), forbids.end());
+  if (!errors.empty()) {
+    std::sort(errors.begin(), errors.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    response.diagnostics.errors.reserve(errors.size());
+    for (auto& [i, message] : errors) {
+      response.diagnostics.errors.push_back(PolicyError{impl.compiled[i].id, std::move(message)});
     }
   }
   const std::vector<uint32_t>* reasons = nullptr;

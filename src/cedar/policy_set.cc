@@ -144,10 +144,12 @@ void ScopeIndex::Lookup(const EvalEnv& env, std::vector<uint32_t>* out) const {
   LookupDimension(principal, env.principal.AsEntity(), *env.principal_ancestors, out);
   LookupDimension(action, env.action.AsEntity(), *env.action_ancestors, out);
   LookupDimension(resource, env.resource.AsEntity(), *env.resource_ancestors, out);
-  // Policies are filed once (except multi-action lists), so duplicates are rare;
-  // sorting restores text order, which makes reasons and errors deterministic.
-  std::sort(out->begin(), out->end());
-  if (has_multi_key) out->erase(std::unique(out->begin(), out->end()), out->end());
+  // Policies are filed once, except under multi-action lists: only then can
+  // a policy be found twice.
+  if (has_multi_key) {
+    std::sort(out->begin(), out->end());
+    out->erase(std::unique(out->begin(), out->end()), out->end());
+  }
 }
 
 }  // namespace internal
@@ -274,6 +276,7 @@ void PolicySet::Candidates(const Request& request, const Entities& entities,
                            std::vector<uint32_t>* out) const {
   internal::EvalEnv env(request, entities);
   impl_->index.Lookup(env, out);
+  std::sort(out->begin(), out->end());
 }
 
 }  // namespace warden::cedar

@@ -83,7 +83,8 @@ struct ScopeIndex {
   uint8_t Add(uint32_t index, const CompiledPolicy& policy);
   // Called once after the last Add, before any Lookup.
   void Freeze();
-  // Candidates for the request described by `env`, ascending and unique.
+  // The candidates for `env`, each once, in no particular order (callers
+  // that report in text order sort what they report).
   void Lookup(const EvalEnv& env, std::vector<uint32_t>* out) const;
 };
 
