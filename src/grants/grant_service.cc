@@ -602,11 +602,14 @@ Result<int64_t> GrantService::ExpireDue() {
       WARDEN_ASSIGN_OR_RETURN(std::string id, store::AsText(row[0]));
       WARDEN_ASSIGN_OR_RETURN(int64_t expires, store::AsInt(row[1]));
       WARDEN_ASSIGN_OR_RETURN(std::string agent, store::AsText(row[2]));
-      WARDEN_RETURN_IF_ERROR(
+      WARDEN_ASSIGN_OR_RETURN(
+          int64_t changed,
           txn.Exec("UPDATE grants SET status = 'expired', ended_at = $2, end_reason = 'expired', "
                    "version = version + 1 WHERE id = $1 AND status = 'active'",
-                   {id, expires})
-              .status());
+                   {id, expires}));
+      // Another writer (a second replica) may have ended it since the
+      // SELECT: recorded once, by whoever changed the row.
+      if (changed != 1) continue;
       WARDEN_RETURN_IF_ERROR(AppendEvent(
           txn, "system", "grant.expired", id,
           {{"agent", agent}, {"expired_at", FormatRfc3339Exact(FromUnixMicros(expires))}}, now));
