@@ -217,18 +217,10 @@ bool Evaluator::FindMember(const Value& v, const std::string& attr, const Value*
 }
 
 bool Evaluator::EvalHas(const Out& base, const std::string& attr, bool* result) {
-  const Value& v = base.get();
-  if (const Record* rec = v.TryRecord()) {
-    *result = rec->Has(attr);
-    return true;
-  }
-  if (const EntityUid* uid = v.TryEntity()) {
-    // An entity missing from the store has no attributes (not an error).
-    const Entity* e = FindEntity(*uid);
-    *result = e != nullptr && e->attrs.Has(attr);
-    return true;
-  }
-  return Fail(TypeError(kEntityOrRecord, v));
+  const Value* found = nullptr;
+  if (!FindMember(base.get(), attr, &found)) return false;
+  *result = found != nullptr;
+  return true;
 }
 
 bool Evaluator::EvalIn(const Value& lhs, const Value& rhs, bool* result) {

@@ -12,13 +12,17 @@
 #include <boost/json.hpp>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "server/internal/http_server.h"
 
@@ -415,6 +419,103 @@ TEST_F(UnixSocketTest, ShutdownAnswersALongPoll) {
   ASSERT_TRUE(r.ok);
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(json::parse(r.body), json::parse(R"({"final":true})"));
+}
+
+
+// A gate handlers wait at (at most 10 s, so a broken test cannot hang).
+class Gate {
+ public:
+  // True when opened, false after 10 s without.
+  bool Wait() {
+    std::unique_lock lock(mu_);
+    ++waiting_;
+    cv_.notify_all();
+    return cv_.wait_for(lock, 10s, [&] { return open_; });
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  // Until `n` handlers are waiting (at most 10 s).
+  bool AwaitWaiting(int n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 10s, [&] { return waiting_ >= n; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int waiting_ = 0;
+  bool open_ = false;
+};
+
+TEST_F(UnixSocketTest, HandlersDoNotHoldTheIoThread) {
+  // One I/O thread: a handler waiting for the gate must not stop the server
+  // from reading and answering the request that opens it.
+  auto gate = std::make_shared<Gate>();
+  HttpServerOptions options;
+  options.threads = 1;
+  options.handler_threads = 2;
+  StartServer(options, [gate](Request& r) {
+    if (r.path == "/wait") {
+      bool opened = gate->Wait();
+      return Response::Json(200, {{"waited", opened}});
+    }
+    gate->Open();
+    return Response::Json(200, {{"opened", true}});
+  });
+  RawResponse waited;
+  std::thread client([&] { waited = Exchange(path_, GetRequest("/wait")); });
+  ASSERT_TRUE(gate->AwaitWaiting(1));
+  RawResponse opened = Exchange(path_, GetRequest("/open"));
+  client.join();
+  ASSERT_TRUE(opened.ok);
+  EXPECT_EQ(opened.status, 200);
+  ASSERT_TRUE(waited.ok);
+  EXPECT_EQ(json::parse(waited.body), json::parse(R"({"waited":true})"));
+}
+
+TEST_F(UnixSocketTest, PastTheQueueTheServerAnswers503WithRetryAfter) {
+  auto gate = std::make_shared<Gate>();
+  HttpServerOptions options;
+  options.handler_threads = 1;
+  options.max_queued_requests = 1;
+  StartServer(options, [gate](Request&) {
+    bool opened = gate->Wait();
+    return Response::Json(200, {{"ok", opened}});
+  });
+  RawResponse first;
+  std::thread t1([&] { first = Exchange(path_, GetRequest("/a")); });
+  ASSERT_TRUE(gate->AwaitWaiting(1));  // the only handler thread is busy
+  // Of two more requests one is queued and one refused; the refused one is
+  // answered at once, the queued one only after the gate opens.
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<RawResponse> done;
+  auto send = [&] {
+    RawResponse r = Exchange(path_, GetRequest("/b"));
+    std::lock_guard lock(mu);
+    done.push_back(r);
+    cv.notify_all();
+  };
+  std::thread t2(send);
+  std::thread t3(send);
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return !done.empty(); }));
+    EXPECT_EQ(done[0].status, 503) << done[0].head << done[0].body;
+    EXPECT_NE(done[0].head.find("Retry-After: 1"), std::string::npos) << done[0].head;
+    EXPECT_NE(done[0].body.find("busy"), std::string::npos) << done[0].body;
+  }
+  gate->Open();
+  t1.join();
+  t2.join();
+  t3.join();
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(json::parse(first.body), json::parse(R"({"ok":true})"));
+  ASSERT_EQ(done.size(), 2u);
+  EXPECT_EQ(done[1].status, 200);
 }
 
 }  // namespace
