@@ -152,12 +152,9 @@ Result<Jwt> VerifyDecoded(Jwt jwt, const PublicKey& key, const JwtVerifyOptions&
     return Unauthenticated("token header has \"crit\"; no critical extensions are supported");
   }
   SignatureCache* cache = options.signature_cache;
-  if (cache == nullptr || !cache->Contains(key, jwt.signing_input, jwt.signature)) {
-    if (!key.Verify(jwt.signing_input, jwt.signature).ok()) {
-      return Unauthenticated("signature does not verify");
-    }
-    if (cache != nullptr) cache->Add(key, jwt.signing_input, jwt.signature);
-  }
+  Status verified = cache != nullptr ? cache->Verify(key, jwt.signing_input, jwt.signature)
+                                     : key.Verify(jwt.signing_input, jwt.signature);
+  if (!verified.ok()) return Unauthenticated("signature does not verify");
   WARDEN_RETURN_IF_ERROR(CheckTimes(jwt.claims, options));
   WARDEN_RETURN_IF_ERROR(CheckAudience(jwt.claims, options));
   WARDEN_RETURN_IF_ERROR(CheckTyp(jwt.header, options));
@@ -264,12 +261,18 @@ bool SignatureCache::Contains(const PublicKey& key, std::string_view data,
   return verified_.contains(entry);
 }
 
-void SignatureCache::Add(const PublicKey& key, std::string_view data,
-                         std::string_view signature) {
+Status SignatureCache::Verify(const PublicKey& key, std::string_view data,
+                              std::string_view signature) {
   std::string entry = Entry(key, data, signature);
+  {
+    std::lock_guard lock(mu_);
+    if (verified_.contains(entry)) return OkStatus();
+  }
+  WARDEN_RETURN_IF_ERROR(key.Verify(data, signature));
   std::lock_guard lock(mu_);
   if (verified_.size() >= capacity_) verified_.clear();
   verified_.insert(std::move(entry));
+  return OkStatus();
 }
 
 Result<Jwt> VerifyJwt(std::string_view token, const KeyResolver& keys,

@@ -216,6 +216,18 @@ Result<UpstreamUrl> ParseUpstreamUrl(std::string_view url) {
   return out;
 }
 
+Result<UpstreamClient> MakeUpstreamClient(const Upstream& upstream, size_t max_response_bytes,
+                                          const std::string& field) {
+  auto url = ParseUpstreamUrl(upstream.url);
+  if (!url.ok()) return InvalidArgument(url.status().message(), field + ".url");
+  net::HttpClientOptions options;
+  options.cacert_file = upstream.cacert_file;
+  options.max_response_bytes = max_response_bytes;
+  auto pool = net::HttpClientPool::Create(url->base, options);
+  if (!pool.ok()) return InvalidArgument(pool.status().message(), field);
+  return UpstreamClient{std::move(*url), std::move(*pool)};
+}
+
 Result<GatewayConfig> ParseGatewayConfig(const json::value& value) {
   GatewayConfig config;
   WARDEN_ASSIGN_OR_RETURN(auto obj, StrictObject::From(value, "gateway"));

@@ -113,18 +113,10 @@ Result<std::unique_ptr<McpProxy>> McpProxy::Create(const GatewayConfig& config,
                                                    Enforcer& enforcer, const Clock& clock) {
   std::map<std::string, Target, std::less<>> targets;
   for (const auto& up : config.mcp_servers) {
-    auto url = ParseUpstreamUrl(up.url);
-    if (!url.ok()) {
-      return InvalidArgument(url.status().message(), "gateway.mcp_servers." + up.name + ".url");
-    }
-    net::HttpClientOptions options;
-    options.cacert_file = up.cacert_file;
-    options.max_response_bytes = config.max_message_bytes;
-    auto pool = net::HttpClientPool::Create(url->base, options);
-    if (!pool.ok()) {
-      return InvalidArgument(pool.status().message(), "gateway.mcp_servers." + up.name);
-    }
-    targets.emplace(up.name, Target{&up, std::move(*url), std::move(*pool)});
+    WARDEN_ASSIGN_OR_RETURN(
+        UpstreamClient client,
+        MakeUpstreamClient(up, config.max_message_bytes, "gateway.mcp_servers." + up.name));
+    targets.emplace(up.name, Target{&up, std::move(client)});
   }
   return std::unique_ptr<McpProxy>(new McpProxy(config, enforcer, clock, std::move(targets)));
 }
@@ -140,7 +132,7 @@ Result<McpProxy::UpstreamReply> McpProxy::Exchange(const Target& target, std::st
                                                    const std::string& protocol_version) {
   net::HttpRequest req;
   req.method = std::string(method);
-  req.target = target.url.path;
+  req.target = target.client.url.path;
   req.body = body;
   // Warden's own credentials only: nothing of the agent's request headers
   // (its grant token, its proof) is ever copied upstream.
@@ -150,7 +142,7 @@ Result<McpProxy::UpstreamReply> McpProxy::Exchange(const Target& target, std::st
   if (!upstream_session.empty()) req.headers.emplace_back("Mcp-Session-Id", upstream_session);
   if (!protocol_version.empty()) req.headers.emplace_back("MCP-Protocol-Version", protocol_version);
   auto started = std::chrono::steady_clock::now();
-  auto sent = target.pool->Send(req, target.upstream->timeout);
+  auto sent = target.client.pool->Send(req, target.upstream->timeout);
   UpstreamReply reply;
   reply.latency = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);

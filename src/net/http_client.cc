@@ -435,27 +435,27 @@ Status UnixConnectError(const std::string& path, const boost::system::error_code
 
 // Opens a connection to `url` (connect, TLS handshake with `tls_ctx` for
 // https) within the exchange's deadline.
-Status Connect(asio::io_context& io_, const ServerUrl& url_, ssl::context* tls_ctx, Exchange& ex,
+Status Connect(asio::io_context& io, const ServerUrl& url, ssl::context* tls_ctx, Exchange& ex,
                std::unique_ptr<HttpClient::Connection>* out) {
   const std::string& where = ex.where();
   auto conn = std::make_unique<HttpClient::Connection>();
-  if (!url_.unix_path.empty()) {
-    local::socket& socket = conn->unix_socket.emplace(io_);
+  if (!url.unix_path.empty()) {
+    local::socket& socket = conn->unix_socket.emplace(io);
     auto abort = [&] {
       boost::system::error_code ignored;
       socket.close(ignored);
     };
-    socket.async_connect(local::endpoint(url_.unix_path), ex.Handler());
+    socket.async_connect(local::endpoint(url.unix_path), ex.Handler());
     WARDEN_RETURN_IF_ERROR(ex.Wait(abort));
-    if (ex.ec()) return UnixConnectError(url_.unix_path, ex.ec());
+    if (ex.ec()) return UnixConnectError(url.unix_path, ex.ec());
     *out = std::move(conn);
     return OkStatus();
   }
 
   // Name resolution.
-  tcp::resolver resolver(io_);
+  tcp::resolver resolver(io);
   tcp::resolver::results_type endpoints;
-  resolver.async_resolve(url_.host, url_.port,
+  resolver.async_resolve(url.host, url.port,
                          [&endpoints, on_done = ex.Handler()](const boost::system::error_code& e,
                                                               tcp::resolver::results_type r) {
                            endpoints = std::move(r);
@@ -463,14 +463,14 @@ Status Connect(asio::io_context& io_, const ServerUrl& url_, ssl::context* tls_c
                          });
   WARDEN_RETURN_IF_ERROR(ex.Wait([&] { resolver.cancel(); }));
   if (ex.ec()) {
-    return Unavailable("cannot resolve " + url_.host + " (" + where + "): " + ex.ec().message());
+    return Unavailable("cannot resolve " + url.host + " (" + where + "): " + ex.ec().message());
   }
 
   // The socket lives inside the TLS stream for https, alone for http.
-  if (url_.tls) {
-    conn->tls.emplace(io_, *tls_ctx);
+  if (url.tls) {
+    conn->tls.emplace(io, *tls_ctx);
   } else {
-    conn->plain.emplace(io_);
+    conn->plain.emplace(io);
   }
   tcp::socket& socket = conn->tls ? conn->tls->next_layer() : *conn->plain;
   auto abort = [&] {
@@ -493,22 +493,22 @@ Status Connect(asio::io_context& io_, const ServerUrl& url_, ssl::context* tls_c
   }
 
   boost::system::error_code addr_ec;
-  asio::ip::make_address(url_.host, addr_ec);
+  asio::ip::make_address(url.host, addr_ec);
   const bool is_ip = !addr_ec;
   // OpenSSL checks the name during chain verification, so a mismatch is
   // reported as such (X509_V_ERR_HOSTNAME_MISMATCH / IP_ADDRESS_MISMATCH).
   // SNI carries host names only.
   SSL* ssl_handle = conn->tls->native_handle();
   bool configured =
-      is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_handle), url_.host.c_str()) == 1
-            : SSL_set1_host(ssl_handle, url_.host.c_str()) == 1 &&
-                  SSL_set_tlsext_host_name(ssl_handle, url_.host.c_str()) == 1;
+      is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_handle), url.host.c_str()) == 1
+            : SSL_set1_host(ssl_handle, url.host.c_str()) == 1 &&
+                  SSL_set_tlsext_host_name(ssl_handle, url.host.c_str()) == 1;
   if (!configured) return Internal("cannot configure TLS server name verification");
   conn->tls->async_handshake(ssl::stream_base::client, ex.Handler());
   WARDEN_RETURN_IF_ERROR(ex.Wait(abort));
   if (ex.ec()) {
     return Unavailable("TLS handshake with " + where + " failed: " +
-                       TlsFailure(ex.ec(), conn->tls->native_handle(), url_.host));
+                       TlsFailure(ex.ec(), conn->tls->native_handle(), url.host));
   }
   *out = std::move(conn);
   return OkStatus();
@@ -569,11 +569,7 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request,
   bool reused = conn_ != nullptr;
   for (int attempt = 0;; ++attempt) {
     if (!conn_) {
-      Status connected = Connect(io_, url_, ssl_ ? &*ssl_ : nullptr, ex, &conn_);
-      if (!connected.ok()) {
-        conn_.reset();
-        return connected;
-      }
+      WARDEN_RETURN_IF_ERROR(Connect(io_, url_, ssl_ ? &*ssl_ : nullptr, ex, &conn_));
     }
     Connection& conn = *conn_;
     auto abort = [&conn] { conn.Close(); };

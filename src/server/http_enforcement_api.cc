@@ -14,7 +14,6 @@
 #include "warden/crypto/hash.h"
 #include "warden/gateway/config.h"
 #include "warden/gateway/enforcer.h"
-#include "warden/net/http_client_pool.h"
 #include "warden/server/errors.h"
 
 namespace warden::server::internal {
@@ -215,15 +214,10 @@ class HttpEnforcement {
   // InvalidArgument naming the service when its URL or CA file is unusable.
   Status Init() {
     for (const auto& up : ctx_.options.gateway.http_services) {
-      std::string field = "gateway.http_services." + up.name;
-      auto url = gateway::ParseUpstreamUrl(up.url);
-      if (!url.ok()) return InvalidArgument(url.status().message(), field + ".url");
-      net::HttpClientOptions options;
-      options.cacert_file = up.cacert_file;
-      options.max_response_bytes = kMaxProxiedResponseBytes;
-      auto pool = net::HttpClientPool::Create(url->base, options);
-      if (!pool.ok()) return InvalidArgument(pool.status().message(), field);
-      pools_.emplace(up.name, Pool{std::move(*url), std::move(*pool)});
+      WARDEN_ASSIGN_OR_RETURN(gateway::UpstreamClient client,
+                              gateway::MakeUpstreamClient(up, kMaxProxiedResponseBytes,
+                                                          "gateway.http_services." + up.name));
+      clients_.emplace(up.name, std::move(client));
     }
     return OkStatus();
   }
@@ -534,11 +528,11 @@ class HttpEnforcement {
       outcome->extra = json::object{{"via", "proxy"}, {"http_status", http_status}};
       return Response::Error(why, http_status);
     };
-    auto pool = pools_.find(call.service);
-    if (pool == pools_.end()) {
+    auto client = clients_.find(call.service);
+    if (client == clients_.end()) {
       return fail(Unavailable("HTTP service \"" + call.service + "\" is not configured"), 502);
     }
-    const gateway::UpstreamUrl* url = &pool->second.url;
+    const gateway::UpstreamUrl* url = &client->second.url;
 
     net::HttpRequest out;
     // net::HttpClient reads a body after every response, which a response to
@@ -563,7 +557,7 @@ class HttpEnforcement {
     for (const auto& h : upstream.headers) out.headers.push_back(h);
 
     auto started = SteadyClock::now();
-    auto answer = pool->second.clients->Send(out, upstream.timeout);
+    auto answer = client->second.pool->Send(out, upstream.timeout);
     outcome->upstream_latency =
         std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started);
     if (!answer.ok()) {
@@ -619,13 +613,9 @@ class HttpEnforcement {
     return target;
   }
 
-  struct Pool {
-    gateway::UpstreamUrl url;
-    std::unique_ptr<net::HttpClientPool> clients;
-  };
   ApiContext& ctx_;
   gateway::Enforcer enforcer_;
-  std::map<std::string, Pool, std::less<>> pools_;  // by service name
+  std::map<std::string, gateway::UpstreamClient, std::less<>> clients_;  // by service name
 };
 
 }  // namespace

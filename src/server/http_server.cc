@@ -290,19 +290,28 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       // The handler may wait for a durable write or an upstream: never on
       // an I/O thread. request_ is left alone by this session until the
       // answer is posted back.
-      auto self = this->shared_from_this();
-      bool queued = shared_->pool->Submit([self] {
-        Response r = self->RunHandler();
-        asio::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
-          self->AfterHandle(std::move(r));
-        });
-      });
-      if (queued) return;
+      if (Offload([this] { return RunHandler(); },
+                  [this](Response r) { AfterHandle(std::move(r)); })) {
+        return;
+      }
       Response busy = Response::Error(Unavailable("the server is busy; retry shortly"));
       busy.headers.emplace_back("Retry-After", "1");
       return Send(std::move(busy));
     }
     AfterHandle(RunHandler());
+  }
+
+  // Runs `work` on a handler thread, then `then(result)` on this session's
+  // executor; the session lives until then. False (nothing runs) when the
+  // pool is full or stopping.
+  template <class Work, class Then>
+  bool Offload(Work work, Then then) {
+    auto self = this->shared_from_this();
+    return shared_->pool->Submit([self, work, then] {
+      auto result = work();
+      asio::post(self->stream_.get_executor(),
+                 [self, then, result = std::move(result)]() mutable { then(std::move(result)); });
+    });
   }
 
   // Any thread.
@@ -338,14 +347,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                  SteadyClock::now() >= deferred_->deadline;
     if (shared_->pool) {
       // A poll step may decide and forward the call: off the I/O thread too.
-      auto self = this->shared_from_this();
-      bool queued = shared_->pool->Submit([self, final] {
-        std::optional<Response> r = self->RunPoll(final);
-        asio::post(self->stream_.get_executor(), [self, final, r = std::move(r)]() mutable {
-          self->AfterPoll(std::move(r), final);
-        });
-      });
-      if (queued) return;
+      if (Offload([this, final] { return RunPoll(final); },
+                  [this, final](std::optional<Response> r) { AfterPoll(std::move(r), final); })) {
+        return;
+      }
       if (!final) return ArmPoll();  // busy: look again at the next interval
     }
     AfterPoll(RunPoll(final), final);

@@ -201,7 +201,8 @@ class Server::Impl {
     while (!housekeeping_cv_.wait_for(lock, options_.housekeeping_interval,
                                       [this] { return housekeeping_stop_; })) {
       lock.unlock();
-      // A backlog is worked off in bounded batches, a few per round.
+      // A backlog is worked off in bounded batches, a few per round, until
+      // one finds nothing left.
       for (int batch = 0; batch < 10; ++batch) {
         auto expired = grants_->ExpireDue();
         if (!expired.ok()) {
@@ -210,10 +211,8 @@ class Server::Impl {
                   {{"error", expired.status().ToString()}});
           break;
         }
-        if (*expired > 0) {
-          LogJson(spdlog::level::info, "grants expired", {{"count", *expired}});
-        }
-        if (*expired < 1000) break;
+        if (*expired == 0) break;
+        LogJson(spdlog::level::info, "grants expired", {{"count", *expired}});
       }
       auto now = std::chrono::steady_clock::now();
       if (now - last_refresh >= std::chrono::minutes(1)) {

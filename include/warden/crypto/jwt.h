@@ -73,8 +73,9 @@ class SignatureCache {
 
   // True when `signature` over `data` was verified under `key` before.
   bool Contains(const PublicKey& key, std::string_view data, std::string_view signature) const;
-  // Remembers a signature that verified.
-  void Add(const PublicKey& key, std::string_view data, std::string_view signature);
+  // PublicKey::Verify, skipped when the triple verified before; a signature
+  // that verifies is remembered.
+  Status Verify(const PublicKey& key, std::string_view data, std::string_view signature);
 
  private:
   static std::string Entry(const PublicKey& key, std::string_view data,

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -16,6 +17,7 @@
 #include <boost/json/value.hpp>
 
 #include "warden/core/status.h"
+#include "warden/net/http_client_pool.h"
 
 namespace warden::gateway {
 
@@ -53,6 +55,19 @@ struct UpstreamUrl {
 // fragment, no whitespace or control characters. InvalidArgument naming the
 // problem (field "url").
 Result<UpstreamUrl> ParseUpstreamUrl(std::string_view url);
+
+// How the gateway reaches one upstream: its URL split, and a pool of
+// kept-alive connections to it (none is opened yet).
+struct UpstreamClient {
+  UpstreamUrl url;
+  std::shared_ptr<net::HttpClientPool> pool;
+};
+
+// Parses `upstream.url` and creates its pool with the upstream's CA file and
+// a response limit of `max_response_bytes`. InvalidArgument naming
+// `field` + ".url" for a bad URL, `field` for an unusable CA file.
+Result<UpstreamClient> MakeUpstreamClient(const Upstream& upstream, size_t max_response_bytes,
+                                          const std::string& field);
 
 struct GatewayConfig {
   std::vector<Upstream> mcp_servers;    // config key "mcp_servers": {name: {...}}

@@ -25,7 +25,6 @@
 #include "warden/gateway/config.h"
 #include "warden/gateway/enforcer.h"
 #include "warden/gateway/jsonrpc.h"
-#include "warden/net/http_client_pool.h"
 
 namespace warden::gateway {
 
@@ -104,8 +103,7 @@ class McpProxy {
  private:
   struct Target {
     const Upstream* upstream;
-    UpstreamUrl url;
-    std::shared_ptr<net::HttpClientPool> pool;  // kept-alive connections to it
+    UpstreamClient client;
   };
   McpProxy(const GatewayConfig& config, Enforcer& enforcer, const Clock& clock,
            std::map<std::string, Target, std::less<>> targets)
