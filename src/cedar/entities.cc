@@ -31,7 +31,7 @@ void SortUnique(std::vector<EntityUid>& uids) {
 namespace internal {
 
 // Open-addressing table from uid to the store's dense id: entity i has id i
-// (entities are in uid order), parents outside the store follow from n on.
+// (entities keep their input order), parents outside the store follow from n on.
 // Slots hold ids; the uids live in the store, so the table is one flat array
 // and a lookup touches it plus the candidate's uid. Uids carry a precomputed
 // hash.
@@ -89,8 +89,10 @@ struct Entities::Impl {
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
-  std::vector<Entity> entities;        // sorted by uid
-  std::vector<AncestorSet> ancestors;  // parallel to `entities`
+  std::vector<Entity> entities;        // in input order, one per uid
+  std::vector<AncestorSet> ancestors;  // parallel to `entities`; views into the two below
+  std::vector<EntityUid> ancestor_uids;  // every ancestor set, one after the other
+  std::vector<uint32_t> ancestor_ids;    // the same sets as ascending dense ids
   std::vector<EntityUid> external;     // parents that are not entities, ids n, n+1, ...
   internal::UidIndex index;            // every uid occurring in the store
 
@@ -116,71 +118,68 @@ Entities::Entities() : impl_(std::make_shared<const Impl>()) {}
 
 Result<Entities> Entities::Create(std::vector<Entity> entities, size_t max_ancestor_entries) {
   auto impl = std::make_shared<Impl>();
+  size_t parent_refs = 0;
   for (Entity& e : entities) {
     if (e.parents.size() > 1) SortUnique(e.parents);
+    parent_refs += e.parents.size();
   }
-  auto by_uid = [](const Entity& a, const Entity& b) { return a.uid < b.uid; };
-  // Stores written back by EntitiesToJson are already in order. Entries with
-  // the same uid are either all identical (merged) or an error naming that
-  // uid, so their relative order does not matter and the sort need not be
-  // stable (which spares its scratch buffer).
-  if (!std::is_sorted(entities.begin(), entities.end(), by_uid)) {
-    std::sort(entities.begin(), entities.end(), by_uid);
-  }
+  impl->index.Reserve(entities.size() + parent_refs);
+  // Entities keep their input order (entity i has dense id i). A uid given
+  // again must come with an identical entry, which is merged, as in Cedar;
+  // otherwise the first repeated uid in input order is reported.
   impl->entities.reserve(entities.size());
   for (Entity& e : entities) {
-    if (!impl->entities.empty() && impl->entities.back().uid == e.uid) {
-      if (!SameEntity(impl->entities.back(), e)) {
-        return InvalidArgument("duplicate entity entry `" + e.uid.ToString() + "`");
+    uint32_t id = static_cast<uint32_t>(impl->entities.size());
+    impl->entities.push_back(std::move(e));  // UidAt(id) must exist before Insert
+    uint32_t found = impl->index.Insert(impl->entities.back().uid, id);
+    if (found != id) {
+      if (!SameEntity(impl->entities[found], impl->entities.back())) {
+        return InvalidArgument("duplicate entity entry `" + impl->entities.back().uid.ToString() +
+                               "`");
       }
-      continue;
+      impl->entities.pop_back();
     }
-    impl->entities.push_back(std::move(e));
   }
   const size_t n = impl->entities.size();
-  size_t parent_refs = 0;
-  for (const Entity& e : impl->entities) parent_refs += e.parents.size();
-  impl->index.Reserve(n + parent_refs);
-  for (size_t i = 0; i < n; ++i) {
-    impl->index.Insert(impl->entities[i].uid, static_cast<uint32_t>(i));
-  }
 
   // Parents as dense ids, flattened (entity i's are parent_ids[parent_start[i]
-  // .. parent_start[i+1])). Entity ids follow uid order, so within an entity
-  // they stay sorted as long as no parent lies outside the store; ids are
-  // sorted per entity either way, because closures are merged as sorted
-  // integer vectors.
+  // .. parent_start[i+1])), ascending within each entity, since closures are
+  // merged as sorted integer vectors.
   std::vector<uint32_t> parent_start(n + 1, 0);
   std::vector<uint32_t> parent_ids;
   parent_ids.reserve(parent_refs);
   for (size_t i = 0; i < n; ++i) {
     parent_start[i] = static_cast<uint32_t>(parent_ids.size());
-    bool external = false;
     for (const EntityUid& p : impl->entities[i].parents) {
       uint32_t next = static_cast<uint32_t>(n + impl->external.size());
       // The uid must be reachable through UidAt before it is inserted.
       impl->external.push_back(p);
       uint32_t id = impl->index.Insert(p, next);
       if (id != next) impl->external.pop_back();
-      external = external || id >= n;
       parent_ids.push_back(id);
     }
-    if (external) std::sort(parent_ids.begin() + parent_start[i], parent_ids.end());
+    if (parent_ids.size() - parent_start[i] > 1) {
+      std::sort(parent_ids.begin() + parent_start[i], parent_ids.end());
+    }
   }
   parent_start[n] = static_cast<uint32_t>(parent_ids.size());
 
   // Iterative depth-first closure (hostile inputs may hold very long parent
   // chains, so no recursion). State: 0 = unvisited, 1 = on the stack, 2 = done.
-  // Parents are visited in uid order, as the cycle error names the first
-  // vertex found on a cycle.
+  // Roots and parents are visited in input order, and a cycle error names the
+  // first vertex found on a cycle. Each finished closure is appended to
+  // `closures` (entity i's at closure_start[i], closure_size[i] ids).
   std::vector<uint8_t> state(n, 0);
-  std::vector<std::vector<uint32_t>> closure(n);
-  size_t total = 0;
+  std::vector<uint32_t> closure_start(n, 0);
+  std::vector<uint32_t> closure_size(n, 0);
+  std::vector<uint32_t> closures;
+  closures.reserve(parent_refs);
   struct Frame {
     size_t node;
     size_t next_parent;  // position in parent_ids
   };
   std::vector<Frame> stack;
+  std::vector<uint32_t> acc;
   std::vector<uint32_t> merged;
   for (size_t root = 0; root < n; ++root) {
     if (state[root] != 0) continue;
@@ -203,46 +202,57 @@ Result<Entities> Entities::Create(std::vector<Entity> entities, size_t max_ances
         continue;
       }
       // All parents done: ancestors = parents plus their ancestors, merged as
-      // sorted id vectors.
-      std::vector<uint32_t> acc(parent_ids.begin() + parent_start[node],
-                                parent_ids.begin() + parent_start[node + 1]);
+      // sorted id vectors (read from `closures`, which grows only afterwards).
+      acc.assign(parent_ids.begin() + parent_start[node],
+                 parent_ids.begin() + parent_start[node + 1]);
       for (uint32_t k = parent_start[node]; k < parent_start[node + 1]; ++k) {
         uint32_t pi = parent_ids[k];
-        if (pi >= n || closure[pi].empty()) continue;
-        const auto& up = closure[pi];
+        if (pi >= n || closure_size[pi] == 0) continue;
+        const uint32_t* up = closures.data() + closure_start[pi];
         merged.clear();
-        merged.reserve(acc.size() + up.size());
-        std::set_union(acc.begin(), acc.end(), up.begin(), up.end(), std::back_inserter(merged));
+        merged.reserve(acc.size() + closure_size[pi]);
+        std::set_union(acc.begin(), acc.end(), up, up + closure_size[pi],
+                       std::back_inserter(merged));
         acc.swap(merged);
         if (acc.size() > max_ancestor_entries) break;  // reported just below
       }
-      total += acc.size();
-      if (total > max_ancestor_entries) {
+      if (closures.size() + acc.size() > max_ancestor_entries) {
         return ResourceExhausted("entity hierarchy too large: more than " +
                                  std::to_string(max_ancestor_entries) + " ancestor entries");
       }
-      closure[node] = std::move(acc);
+      closure_start[node] = static_cast<uint32_t>(closures.size());
+      closure_size[node] = static_cast<uint32_t>(acc.size());
+      closures.insert(closures.end(), acc.begin(), acc.end());
       state[node] = 2;
       stack.pop_back();
     }
   }
+
+  // Each ancestor set as uids in uid order, all in one vector (entity i's at
+  // uid_start[i]); views are set once it is complete, as it never grows
+  // afterwards.
+  std::vector<uint32_t> uid_start(n, 0);
+  impl->ancestor_uids.reserve(closures.size());
+  for (size_t i = 0; i < n; ++i) {
+    uid_start[i] = static_cast<uint32_t>(impl->ancestor_uids.size());
+    const uint32_t* ids = closures.data() + closure_start[i];
+    for (uint32_t k = 0; k < closure_size[i]; ++k) {
+      uint32_t id = ids[k];
+      impl->ancestor_uids.push_back(id < n ? impl->entities[id].uid : impl->external[id - n]);
+    }
+    if (closure_size[i] > 1) {
+      std::sort(impl->ancestor_uids.begin() + uid_start[i], impl->ancestor_uids.end());
+    }
+  }
+  impl->ancestor_ids = std::move(closures);
   impl->ancestors.resize(n);
   for (size_t i = 0; i < n; ++i) {
     AncestorSet& set = impl->ancestors[i];
-    set.sorted_.reserve(closure[i].size());
-    bool external = false;
-    for (uint32_t id : closure[i]) {
-      if (id < n) {
-        set.sorted_.push_back(impl->entities[id].uid);
-      } else {
-        set.sorted_.push_back(impl->external[id - n]);
-        external = true;
-      }
-    }
-    // Ids of parents outside the store do not follow uid order.
-    if (external) std::sort(set.sorted_.begin(), set.sorted_.end());
-    if (set.sorted_.size() > kLinearAncestorLimit) {
-      set.ids_ = std::move(closure[i]);
+    set.sorted_ =
+        std::span<const EntityUid>(impl->ancestor_uids.data() + uid_start[i], closure_size[i]);
+    if (closure_size[i] > kLinearAncestorLimit) {
+      set.ids_ = std::span<const uint32_t>(impl->ancestor_ids.data() + closure_start[i],
+                                           closure_size[i]);
       set.uid_ids_ = &impl->index;
     }
   }

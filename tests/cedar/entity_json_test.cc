@@ -349,7 +349,7 @@ TEST(EntitiesJsonTest, SizeLimit) {
 // text, trailing content) must give exactly what ParseJson followed by the
 // value converters gives, errors included.
 TEST(EntitiesJsonTest, TextParsingMatchesParseJsonThenConvert) {
-  const std::vector<std::string> docs = {
+  std::vector<std::string> docs = {
       R"([{"uid": {"type": "U", "id": "a"}, "attrs": {"x": 1, "x": 2}, "parents": []}])",
       R"([{"uid": {"type": "U", "id": "a"}, "attrs": {"r": {"k": [1, {"z": 1, "z": {}}]}},
            "parents": []}])",
@@ -366,7 +366,30 @@ TEST(EntitiesJsonTest, TextParsingMatchesParseJsonThenConvert) {
       R"({"a": {"a": 1}, "a": 2})",
       R"([])",
       "",
+      // A duplicate spelled with an escape, and one among more than eight keys.
+      R"([{"uid": {"type": "U", "id": "a"}, "attrs": {"a": 1, "\u0061": 2}, "parents": []}])",
+      R"([{"uid": {"type": "U", "id": "a"}, "attrs": {"k1": 1, "k2": 2, "k3": 3, "k4": 4,
+           "k5": 5, "k6": 6, "k7": 7, "k8": 8, "k9": 9, "k3": 10}, "parents": []}])",
+      R"([{"uid": {"type": "U", "id": "a"}, "attrs": {"k1": 1, "k2": 2, "k3": 3, "k4": 4,
+           "k5": 5, "k6": 6, "k7": 7, "k8": 8, "k9": 9, "k\n": {"x": [true]}},
+           "parents": []}])",
+      // Conversion errors after a well-formed parse.
+      R"([{"uid": {"type": "U", "id": "a"}, "attrs": {"n": null}, "parents": []}])",
+      R"([{"uid": {"type": "U", "id": "a"}, "attrs": {}, "parents": [{"type": 1}]}])",
+      R"([{"uid": {"type": "U", "id": "a"}, "attrs": [], "parents": []}])",
+      R"([{"uid": {"type": "U", "id": "a"}, "attrs": {}, "parents": {}}])",
+      R"([{"attrs": {}, "parents": []}])",
+      R"([{"uid": {"type": "U", "id": "a"}, "attrs": {}, "parents": []},
+          {"uid": {"type": "U", "id": "a"}, "attrs": {"x": 1}, "parents": []}])",
+      R"({"context": 1})",
   };
+  // Strings long enough that the parser hands them over in parts (escapes
+  // make it copy them through its own buffer).
+  std::string long_id;
+  for (int i = 0; i < 3000; ++i) long_id += "ab\\";
+  docs.push_back(R"([{"uid": {"type": "U", "id": ")" + long_id +
+                 R"("}, "attrs": {")" + long_id + R"(": ")" + long_id +
+                 R"("}, "parents": [{"type": "G", "id": ")" + long_id + R"("}]}])");
   for (const std::string& text : docs) {
     SCOPED_TRACE(text);
     auto direct = ParseEntitiesJson(text);

@@ -39,11 +39,12 @@ class AncestorSet {
 
  private:
   friend class Entities;
-  std::vector<EntityUid> sorted_;
+  // Views into the store that owns this set.
+  std::span<const EntityUid> sorted_;
   // For large sets: the store's dense uid numbering (owned by the store) and
   // this set's ids in ascending order, so membership is one hash lookup plus a
   // binary search over integers.
-  std::vector<uint32_t> ids_;
+  std::span<const uint32_t> ids_;
   const internal::UidIndex* uid_ids_ = nullptr;
 };
 
@@ -77,7 +78,7 @@ class Entities {
   // Cedar `a in b` for entities: a == b, or b is a transitive ancestor of a.
   bool In(const EntityUid& a, const EntityUid& b) const;
 
-  // Entity count and the entities in uid order.
+  // Entity count and the entities, in input order (the first entry of each uid).
   size_t size() const;
   std::span<const Entity> entities() const;
 

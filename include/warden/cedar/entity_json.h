@@ -72,6 +72,6 @@ Result<Request> ParseRequestJson(std::string_view text, const EntityJsonOptions&
 json::value ValueToJson(const Value& v);
 json::value EntityUidToJson(const EntityUid& uid);  // {"type": T, "id": I}
 json::value EntityToJson(const Entity& e);
-json::value EntitiesToJson(const Entities& entities);
+json::value EntitiesToJson(const Entities& entities);  // in uid order
 
 }  // namespace warden::cedar
