@@ -23,6 +23,17 @@ Response IsAuthorized(const PolicySet& policies, const Request& request,
   thread_local std::vector<const Value*> path_cache;
   path_cache.assign(impl.path_slots, nullptr);
   env.path_cache = path_cache.data();
+  // The result cache is cleared by moving to a new epoch; entries written
+  // under an earlier epoch (by any policy set) read as not evaluated.
+  thread_local std::vector<uint32_t> bool_cache;
+  thread_local uint32_t bool_epoch = 0;
+  if (bool_cache.size() < impl.bool_slots) bool_cache.resize(impl.bool_slots, 0);
+  if (++bool_epoch >= (1u << 31)) {
+    std::fill(bool_cache.begin(), bool_cache.end(), 0);
+    bool_epoch = 1;
+  }
+  env.bool_cache = bool_cache.data();
+  env.bool_epoch = bool_epoch;
   thread_local std::vector<uint32_t> candidates;
   impl.index.Lookup(env, &candidates);
 

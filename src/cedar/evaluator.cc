@@ -91,6 +91,8 @@ class Evaluator {
   bool EvalBool(const CNode& n, bool* result);
 
  private:
+  // EvalBool without the request's result cache.
+  bool EvalBoolUncached(const CNode& n, bool* result);
   bool Fail(std::string message) {
     *error_ = std::move(message);
     return false;
@@ -170,7 +172,7 @@ bool Evaluator::EvalAttr(const Out& base, const std::string& attr, Out& out) {
 bool Evaluator::EvalVarPath(const CNode& n, Out& out) {
   // Every step borrows: variables live in the environment, record members in
   // the request or the store, entity attributes in the store.
-  const bool cached = n.path_slot != CNode::kNoPathSlot && env_.path_cache != nullptr;
+  const bool cached = n.path_slot != CNode::kNoSlot && env_.path_cache != nullptr;
   // An absent marker (left by `has`) means this read fails; it is redone
   // below for the error text.
   if (cached && env_.path_cache[n.path_slot] != nullptr &&
@@ -349,26 +351,21 @@ bool Evaluator::EvalMethod(const CNode& n, Out& out) {
 }
 
 bool Evaluator::EvalBool(const CNode& n, bool* result) {
-  if (!n.is_const) {
-    switch (n.kind) {
-      case ExprKind::kNot:
-      case ExprKind::kAnd:
-      case ExprKind::kOr:
-      case ExprKind::kEq:
-      case ExprKind::kNe:
-      case ExprKind::kLt:
-      case ExprKind::kLe:
-      case ExprKind::kGt:
-      case ExprKind::kGe:
-      case ExprKind::kIn:
-      case ExprKind::kHas:
-      case ExprKind::kLike:
-      case ExprKind::kIs:
-        return EvalBoolOp(n, result);
-      default:
-        break;
+  if (n.bool_slot != CNode::kNoSlot && env_.bool_cache != nullptr) {
+    uint32_t& known = env_.bool_cache[n.bool_slot];
+    if ((known >> 1) == env_.bool_epoch) {
+      *result = (known & 1) != 0;
+      return true;
     }
+    if (!EvalBoolUncached(n, result)) return false;
+    known = (env_.bool_epoch << 1) | (*result ? 1 : 0);
+    return true;
   }
+  return EvalBoolUncached(n, result);
+}
+
+bool Evaluator::EvalBoolUncached(const CNode& n, bool* result) {
+  if (!n.is_const && IsBoolOperator(n.kind)) return EvalBoolOp(n, result);
   Out o;
   if (!Eval(n, o)) return false;
   const bool* b = o.get().TryBool();
@@ -401,7 +398,7 @@ bool Evaluator::EvalBoolOp(const CNode& n, bool* result) {
       return EvalBool(n.kids[last], result);
     }
     case ExprKind::kHas: {
-      if (n.path_slot != CNode::kNoPathSlot && env_.path_cache != nullptr) {
+      if (n.path_slot != CNode::kNoSlot && env_.path_cache != nullptr) {
         const Value*& slot = env_.path_cache[n.path_slot];
         if (slot == nullptr) {
           Out base;
@@ -689,10 +686,22 @@ bool LiteralAt(std::string_view text, size_t pos, std::string_view literal) {
 }  // namespace
 
 bool WildcardMatch(std::string_view text, const std::vector<PatternElem>& pattern) {
+  // The common shapes (`"a"`, `"a*"`, `"*a"`, `"*a*"`, `"a*b"`) directly.
+  const size_t n = pattern.size();
+  auto lit = [&pattern](size_t i) { return std::string_view(pattern[i].literal); };
+  if (n == 1 && !pattern[0].wildcard) return text == lit(0);
+  if (n == 2 && !pattern[0].wildcard && pattern[1].wildcard) return text.starts_with(lit(0));
+  if (n == 2 && pattern[0].wildcard && !pattern[1].wildcard) return text.ends_with(lit(1));
+  if (n == 3 && pattern[0].wildcard && !pattern[1].wildcard && pattern[2].wildcard) {
+    return text.find(lit(1)) != std::string_view::npos;
+  }
+  if (n == 3 && !pattern[0].wildcard && pattern[1].wildcard && !pattern[2].wildcard) {
+    return text.size() >= lit(0).size() + lit(2).size() && text.starts_with(lit(0)) &&
+           text.ends_with(lit(2));
+  }
   // Greedy matching with backtracking to the most recent wildcard. Byte-wise
   // matching equals Cedar's character-wise matching on valid UTF-8, because a
   // literal chunk can only match starting at a character boundary.
-  const size_t n = pattern.size();
   size_t ti = 0;
   size_t pi = 0;
   size_t star_pi = n;  // none yet
@@ -721,6 +730,27 @@ bool WildcardMatch(std::string_view text, const std::vector<PatternElem>& patter
   }
   while (pi < n && (pattern[pi].wildcard || pattern[pi].literal.empty())) ++pi;
   return pi == n;
+}
+
+bool IsBoolOperator(ExprKind kind) {
+  switch (kind) {
+    case ExprKind::kNot:
+    case ExprKind::kAnd:
+    case ExprKind::kOr:
+    case ExprKind::kEq:
+    case ExprKind::kNe:
+    case ExprKind::kLt:
+    case ExprKind::kLe:
+    case ExprKind::kGt:
+    case ExprKind::kGe:
+    case ExprKind::kIn:
+    case ExprKind::kHas:
+    case ExprKind::kLike:
+    case ExprKind::kIs:
+      return true;
+    default:
+      return false;
+  }
 }
 
 CNode CompileExpr(const Expr& e) {

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "cedar/internal/eval_policy_set.h"
@@ -74,7 +75,81 @@ void AssignPathSlots(CNode& n, std::map<PathKey, uint32_t>& slots) {
   for (CNode& k : n.kids) AssignPathSlots(k, slots);
 }
 
+// Numbers compiled nodes by structure: two nodes get the same number exactly
+// when they are the same expression (same operator, operands, names and
+// constants), so they evaluate to the same result for a request. A node's key
+// holds its own fields, length-prefixed, and its operands' numbers, so keys
+// stay short however deep the expression.
+class NodeNumbering {
+ public:
+  // Numbers `n` and its operands; remembers every non-constant bool operator
+  // node with its number.
+  uint32_t Visit(CNode& n) {
+    std::string key;
+    key += static_cast<char>(n.kind);
+    key += static_cast<char>(n.is_const);
+    key += static_cast<char>(n.var);
+    key += static_cast<char>(n.fn);
+    Add(key, n.name);
+    Add(key, n.type.name());
+    AddAll(key, n.attrs);
+    AddAll(key, n.keys);
+    AddAll(key, n.var_path);
+    Count(key, n.pattern.size());
+    for (const PatternElem& p : n.pattern) {
+      key += static_cast<char>(p.wildcard);
+      Add(key, p.literal);
+    }
+    if (n.is_const) Add(key, n.constant.ToString());
+    Count(key, n.kids.size());
+    for (CNode& k : n.kids) Count(key, Visit(k));
+    auto [it, added] = numbers_.try_emplace(std::move(key), static_cast<uint32_t>(numbers_.size()));
+    if (!n.is_const && IsBoolOperator(n.kind)) bool_nodes_.emplace_back(&n, it->second);
+    return it->second;
+  }
+
+  // Gives a bool_slot to every remembered node whose number occurs more than
+  // once; returns how many slots there are.
+  uint32_t AssignBoolSlots() {
+    std::vector<uint32_t> uses(numbers_.size(), 0);
+    for (const auto& [node, number] : bool_nodes_) ++uses[number];
+    std::vector<uint32_t> slot(numbers_.size(), CNode::kNoSlot);
+    uint32_t slots = 0;
+    for (const auto& [node, number] : bool_nodes_) {
+      if (uses[number] < 2) continue;
+      if (slot[number] == CNode::kNoSlot) slot[number] = slots++;
+      node->bool_slot = slot[number];
+    }
+    return slots;
+  }
+
+ private:
+  static void Count(std::string& key, size_t n) {
+    uint32_t v = static_cast<uint32_t>(n);
+    key.append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+  static void Add(std::string& key, std::string_view text) {
+    Count(key, text.size());
+    key += text;
+  }
+  static void AddAll(std::string& key, const std::vector<std::string>& texts) {
+    Count(key, texts.size());
+    for (const std::string& t : texts) Add(key, t);
+  }
+
+  std::unordered_map<std::string, uint32_t> numbers_;
+  std::vector<std::pair<CNode*, uint32_t>> bool_nodes_;
+};
+
 }  // namespace
+
+uint32_t AssignBoolSlots(std::vector<CompiledPolicy>& policies) {
+  NodeNumbering numbering;
+  for (CompiledPolicy& p : policies) {
+    for (CCondition& c : p.conditions) numbering.Visit(c.expr);
+  }
+  return numbering.AssignBoolSlots();
+}
 
 uint32_t AssignPathSlots(std::vector<CompiledPolicy>& policies) {
   std::map<PathKey, uint32_t> slots;
@@ -244,6 +319,7 @@ Result<std::shared_ptr<const PolicySet>> PolicySet::Create(PolicySetAst ast) {
   }
   impl->index.Freeze();
   impl->path_slots = internal::AssignPathSlots(impl->compiled);
+  impl->bool_slots = internal::AssignBoolSlots(impl->compiled);
   impl->content_hash =
       crypto::Sha256Hex(CanonicalEncoding(statics, impl->templates, impl->links));
   return std::shared_ptr<const PolicySet>(new PolicySet(std::move(impl)));

@@ -150,9 +150,12 @@ TEST_P(AuthorizerTest, Decides) {
 INSTANTIATE_TEST_SUITE_P(Cases, AuthorizerTest, ::testing::Range<size_t>(0, Cases().size()));
 
 // Within one decision, policies that read the same variable paths share the
-// reads (and `has` tests of them). Every policy must still see exactly what it
+// reads (and `has` tests of them), and expressions that occur in several
+// policies are evaluated once. Every policy must still see exactly what it
 // sees alone: the same satisfied/unsatisfied answer and the same error text,
-// whichever policy reads a path first and whether that read failed.
+// whichever policy reads a path first and whether that read failed; and an
+// expression must never be taken for a similar one (the last lines differ
+// from earlier ones only in a constant, a type or a pattern escape).
 TEST(AuthorizerPathSharing, EachPolicyAnswersAsIfAlone) {
   const std::string policies = R"(
     permit(principal, action, resource) when { context has a && context.a.b == 1 };
@@ -172,6 +175,12 @@ TEST(AuthorizerPathSharing, EachPolicyAnswersAsIfAlone) {
     permit(principal, action, resource) when { context has x && context.x };
     permit(principal, action, resource) when { (context.a.b == 1 && context.a has c) || context.a.b > 0 };
     forbid(principal, action, resource) unless { context.a.b == 1 && principal has level };
+    permit(principal, action, resource) when { !(context.a.b == 1) || principal.level > 3 };
+    permit(principal, action, resource) when { context.a.b == "1" || principal.level > 4 };
+    permit(principal, action, resource) when { principal.dept like "e\*" };
+    permit(principal, action, resource) when { principal is User && principal in Group::"eng" };
+    permit(principal, action, resource) when { principal is Group || principal in Group::"all" };
+    forbid(principal, action, resource) when { context has x && context.x };
   )";
   Result<Entities> ents = ParseEntitiesJson(kEntities);
   ASSERT_TRUE(ents.ok()) << ents.status().ToString();

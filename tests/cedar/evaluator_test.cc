@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "warden/cedar/entity_json.h"
 #include "warden/cedar/parser.h"
@@ -241,6 +242,53 @@ TEST_P(EvaluatorTest, Evaluates) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, EvaluatorTest, ::testing::ValuesIn(kCases));
+
+// `like` against a plain reference matcher, over every pattern of up to five
+// elements drawn from `a`, `b`, `ab` and `*` (which covers the shapes matched
+// directly, such as "a*", "*a", "*a*" and "a*b", and the general ones) and
+// every text of up to five letters.
+bool ReferenceLike(std::string_view text, std::string_view pattern) {
+  if (pattern.empty()) return text.empty();
+  if (pattern[0] == '*') {
+    for (size_t i = 0; i <= text.size(); ++i) {
+      if (ReferenceLike(text.substr(i), pattern.substr(1))) return true;
+    }
+    return false;
+  }
+  return !text.empty() && text[0] == pattern[0] && ReferenceLike(text.substr(1), pattern.substr(1));
+}
+
+TEST(EvaluatorLike, AgreesWithAReferenceMatcher) {
+  const std::vector<std::string> parts = {"a", "b", "ab", "*"};
+  std::vector<std::string> patterns = {""};
+  for (size_t len = 0, begin = 0; len < 5; ++len) {
+    size_t end = patterns.size();
+    for (size_t i = begin; i < end; ++i) {
+      for (const std::string& p : parts) patterns.push_back(patterns[i] + p);
+    }
+    begin = end;
+  }
+  std::vector<std::string> texts = {""};
+  for (size_t i = 0; texts[i].size() < 5; ++i) {
+    texts.push_back(texts[i] + "a");
+    texts.push_back(texts[i] + "b");
+  }
+  Entities none;
+  Request request;
+  size_t checked = 0;
+  for (const std::string& pattern : patterns) {
+    for (const std::string& text : texts) {
+      std::string source = "\"" + text + "\" like \"" + pattern + "\"";
+      Result<ExprPtr> expr = ParseExpression(source);
+      ASSERT_TRUE(expr.ok()) << source;
+      Result<Value> got = EvaluateExpression(**expr, request, none);
+      ASSERT_TRUE(got.ok()) << source;
+      ASSERT_EQ(got->AsBool(), ReferenceLike(text, pattern)) << source;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 10000u);
+}
 
 TEST(EvaluatorPolicy, ScopeAndConditions) {
   Result<Entities> ents = ParseEntitiesJson(kEntities);

@@ -43,8 +43,13 @@ struct CNode {
   std::vector<std::string> var_path;
   // For var_path nodes of a policy set: the slot of the request's path cache
   // (EvalEnv::path_cache) shared by every node reading the same path.
-  uint32_t path_slot = kNoPathSlot;
-  static constexpr uint32_t kNoPathSlot = UINT32_MAX;
+  uint32_t path_slot = kNoSlot;
+  // For bool-valued operator nodes that occur more than once in a policy set
+  // (`principal.environment == "prod"` in many policies): the slot of the
+  // request's result cache (EvalEnv::bool_cache) shared by every node with the
+  // same structure.
+  uint32_t bool_slot = kNoSlot;
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
 };
 
 // A compiled scope constraint (slots already replaced by linked entities).
@@ -108,6 +113,14 @@ struct EvalEnv {
   // set often read the same paths. Optional (nullptr: no caching); owned by
   // the caller, at least as many entries as the set has slots.
   const Value** path_cache = nullptr;
+  // Results of bool operators already evaluated for this request, by
+  // CNode::bool_slot: an entry equal to 2 * bool_epoch + b holds result b;
+  // any other value means not evaluated yet, so the caller starts a request
+  // by choosing an epoch no entry holds instead of clearing the array.
+  // Only successes are stored: an erroring node errors again with the same
+  // text. Optional (nullptr: no caching); at least as many entries as slots.
+  uint32_t* bool_cache = nullptr;
+  uint32_t bool_epoch = 0;
 };
 
 // Scope test for one request entity with its ancestors (never fails).
@@ -125,6 +138,10 @@ PolicyOutcome EvaluateCompiledPolicy(const CompiledPolicy& policy, const EvalEnv
 // Evaluates a compiled expression to a value, or InvalidArgument with Cedar's
 // error text.
 Result<Value> EvaluateCompiledExpr(const CNode& node, const EvalEnv& env);
+
+// The operators whose result is always a bool (kNot, kAnd, kOr, the
+// comparisons, kIn, kHas, kLike, kIs).
+bool IsBoolOperator(ExprKind kind);
 
 // Cedar `like`: `*` matches any (possibly empty) sequence of characters.
 bool WildcardMatch(std::string_view text, const std::vector<PatternElem>& pattern);

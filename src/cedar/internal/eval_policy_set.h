@@ -92,6 +92,11 @@ struct ScopeIndex {
 // returns how many there are.
 uint32_t AssignPathSlots(std::vector<CompiledPolicy>& policies);
 
+// Numbers the bool operator nodes of `policies` that occur more than once
+// (CNode::bool_slot, one slot per distinct expression); returns how many
+// slots there are.
+uint32_t AssignBoolSlots(std::vector<CompiledPolicy>& policies);
+
 }  // namespace internal
 
 struct PolicySet::Impl {
@@ -103,6 +108,8 @@ struct PolicySet::Impl {
   internal::ScopeIndex index;
   // Number of distinct variable paths in `compiled` (EvalEnv::path_cache size).
   uint32_t path_slots = 0;
+  // Number of repeated bool expressions in `compiled` (EvalEnv::bool_cache size).
+  uint32_t bool_slots = 0;
 };
 
 }  // namespace warden::cedar
