@@ -454,14 +454,32 @@ std::optional<std::string_view> StringMember(const Node& o, std::string_view key
   return m->str();
 }
 
+// Reads the members of object `o` once: "type" and "id" when they are
+// strings, and the "__entity" member if any (when `escape` is given).
+template <class Node>
+void UidMembers(const Node& o, std::optional<std::string_view>* type,
+                std::optional<std::string_view>* id, std::optional<Node>* escape) {
+  typename Node::Members members = o.members();
+  std::string_view key;
+  Node value;
+  while (members.Next(&key, &value)) {
+    if (key == "type") {
+      if (value.is_string()) *type = value.str();
+    } else if (key == "id") {
+      if (value.is_string()) *id = value.str();
+    } else if (escape != nullptr && key == "__entity") {
+      *escape = value;
+    }
+  }
+}
+
 // {"type": T, "id": I} with both strings (other members ignored), or false.
 template <class Node>
 bool TypeAndId(const Node& v, std::string_view* type, std::string_view* id) {
   if (!v.is_object()) return false;
-  std::optional<std::string_view> t = StringMember(v, "type");
-  if (!t.has_value()) return false;
-  std::optional<std::string_view> i = StringMember(v, "id");
-  if (!i.has_value()) return false;
+  std::optional<std::string_view> t, i;
+  UidMembers<Node>(v, &t, &i, nullptr);
+  if (!t.has_value() || !i.has_value()) return false;
   *type = *t;
   *id = *i;
   return true;
@@ -694,12 +712,15 @@ Result<Record> Converter::ParseRecordMembers(const Node& o, const Path& path, si
 
 template <class Node>
 Result<EntityUid> Converter::UidFromJson(const Node& v, const Path& path) {
-  std::string_view type, id;
   if (v.is_object()) {
-    if (std::optional<Node> inner = v.Find("__entity"); inner && TypeAndId(*inner, &type, &id)) {
-      return MakeUid(type, id, path);
+    std::optional<std::string_view> type, id;
+    std::optional<Node> escape;
+    UidMembers(v, &type, &id, &escape);
+    std::string_view escaped_type, escaped_id;
+    if (escape.has_value() && TypeAndId(*escape, &escaped_type, &escaped_id)) {
+      return MakeUid(escaped_type, escaped_id, path);
     }
-    if (TypeAndId(v, &type, &id)) return MakeUid(type, id, path);
+    if (type.has_value() && id.has_value()) return MakeUid(*type, *id, path);
   }
   return ErrorAt(path,
                  "expected an entity reference {\"type\": string, \"id\": string} or "
