@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cedar/corpus_util.h"
 #include "warden/cedar/extensions.h"
 
 namespace warden::cedar {
@@ -439,13 +440,22 @@ TEST(ContextJsonTest, Parse) {
       "context.x: error while evaluating `ipaddr` extension function: invalid IP address: bad");
 }
 
-// Parses every entity file of Cedar's generated corpus when it has been
-// unpacked (set WARDEN_CEDAR_CORPUS_TESTS to the corpus-tests directory).
+// Parses every entity file and request of Cedar's generated corpus (found as
+// the conformance test finds it), through the text entry points and through
+// ParseJson followed by the converters, which must agree.
 TEST(EntitiesJsonTest, GeneratedCorpusEntityFiles) {
-  const char* dir = std::getenv("WARDEN_CEDAR_CORPUS_TESTS");
-  if (dir == nullptr || !std::filesystem::is_directory(dir)) {
-    GTEST_SKIP() << "WARDEN_CEDAR_CORPUS_TESTS not set to an unpacked corpus-tests directory";
+  namespace fs = std::filesystem;
+  fs::path corpus = testing::CorpusDir();
+  fs::path archive = corpus / "corpus-tests.tar.gz";
+  if (corpus.empty() || !fs::exists(archive)) {
+    GTEST_SKIP() << "Cedar corpus not found (set WARDEN_CEDAR_CORPUS to the folder holding "
+                    "corpus-tests.tar.gz; looked at '"
+                 << archive.string() << "')";
   }
+  std::string why;
+  fs::path root = testing::UnpackedGeneratedCorpus(archive, &why);
+  ASSERT_FALSE(root.empty()) << why;
+  const fs::path dir = root / "corpus-tests";
   size_t files = 0;
   size_t requests = 0;
   JsonParseOptions options;
@@ -460,7 +470,12 @@ TEST(EntitiesJsonTest, GeneratedCorpusEntityFiles) {
     ASSERT_TRUE(doc.ok()) << name << ": " << doc.status().ToString();
     if (name.size() > 14 && name.substr(name.size() - 14) == ".entities.json") {
       auto r = EntitiesFromJson(*doc);
-      EXPECT_TRUE(r.ok()) << name << ": " << r.status().ToString();
+      ASSERT_TRUE(r.ok()) << name << ": " << r.status().ToString();
+      EntityJsonOptions text_options;
+      text_options.json = options;
+      auto direct = ParseEntitiesJson(buf.str(), text_options);
+      ASSERT_TRUE(direct.ok()) << name << ": " << direct.status().ToString();
+      EXPECT_EQ(CanonicalJson(EntitiesToJson(*direct)), CanonicalJson(EntitiesToJson(*r))) << name;
       ++files;
       continue;
     }
@@ -476,6 +491,11 @@ TEST(EntitiesJsonTest, GeneratedCorpusEntityFiles) {
       }
       auto ctx = ContextFromJson(o.at("context"));
       EXPECT_TRUE(ctx.ok()) << name << ": " << ctx.status().ToString();
+      auto direct = ParseContextJson(ToJson(o.at("context")));
+      ASSERT_EQ(direct.ok(), ctx.ok()) << name;
+      if (ctx.ok()) {
+        EXPECT_EQ(Value::FromRecord(*direct), Value::FromRecord(*ctx)) << name;
+      }
       ++requests;
     }
   }
