@@ -144,15 +144,9 @@ void RunTest(const fs::path& root, const fs::path& test_file, Counts& c) {
 }
 
 TEST(CedarCorpusConformance, AuthorizationMatchesCedar) {
-  fs::path corpus = testing::CorpusDir();
-  fs::path archive = corpus / "corpus-tests.tar.gz";
-  if (corpus.empty() || !fs::exists(archive)) {
-    GTEST_SKIP() << "Cedar corpus not found (set WARDEN_CEDAR_CORPUS to the folder holding "
-                    "corpus-tests.tar.gz; looked at '"
-                 << archive.string() << "')";
-  }
-  std::string why;
-  fs::path root = testing::UnpackedGeneratedCorpus(archive, &why);
+  std::string skip, why;
+  fs::path root = testing::GeneratedCorpus(&skip, &why);
+  if (!skip.empty()) GTEST_SKIP() << skip;
   ASSERT_FALSE(root.empty()) << why;
 
   std::vector<fs::path> files;

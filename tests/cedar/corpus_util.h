@@ -100,4 +100,20 @@ inline std::filesystem::path UnpackedGeneratedCorpus(const std::filesystem::path
   return target;
 }
 
+// The unpacked generated corpus (the folder holding corpus-tests/). When the
+// archive is absent, an empty path with *skip saying where it was looked for
+// (the test should skip); when it is present but cannot be unpacked, an
+// empty path with *error set (the test should fail).
+inline std::filesystem::path GeneratedCorpus(std::string* skip, std::string* error) {
+  const std::filesystem::path corpus = CorpusDir();
+  const std::filesystem::path archive = corpus / "corpus-tests.tar.gz";
+  if (corpus.empty() || !std::filesystem::exists(archive)) {
+    *skip = "Cedar corpus not found (set WARDEN_CEDAR_CORPUS to the folder holding "
+            "corpus-tests.tar.gz, or place it at $WARDEN_SOURCE_DIR/../shared/cedar-corpus; "
+            "looked at '" + archive.string() + "')";
+    return {};
+  }
+  return UnpackedGeneratedCorpus(archive, error);
+}
+
 }  // namespace warden::cedar::testing

@@ -445,15 +445,9 @@ TEST(ContextJsonTest, Parse) {
 // ParseJson followed by the converters, which must agree.
 TEST(EntitiesJsonTest, GeneratedCorpusEntityFiles) {
   namespace fs = std::filesystem;
-  fs::path corpus = testing::CorpusDir();
-  fs::path archive = corpus / "corpus-tests.tar.gz";
-  if (corpus.empty() || !fs::exists(archive)) {
-    GTEST_SKIP() << "Cedar corpus not found (set WARDEN_CEDAR_CORPUS to the folder holding "
-                    "corpus-tests.tar.gz; looked at '"
-                 << archive.string() << "')";
-  }
-  std::string why;
-  fs::path root = testing::UnpackedGeneratedCorpus(archive, &why);
+  std::string skip, why;
+  fs::path root = testing::GeneratedCorpus(&skip, &why);
+  if (!skip.empty()) GTEST_SKIP() << skip;
   ASSERT_FALSE(root.empty()) << why;
   const fs::path dir = root / "corpus-tests";
   size_t files = 0;

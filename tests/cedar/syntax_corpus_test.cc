@@ -128,14 +128,9 @@ TEST(SyntaxCorpusTest, HandWrittenTests) {
 }
 
 TEST(SyntaxCorpusTest, GeneratedCorpus) {
-  const fs::path corpus = testing::CorpusDir();
-  const fs::path tarball = corpus / "corpus-tests.tar.gz";
-  if (corpus.empty() || !fs::exists(tarball)) {
-    GTEST_SKIP() << "corpus-tests.tar.gz not found (set WARDEN_CEDAR_CORPUS or place the "
-                    "corpus at $WARDEN_SOURCE_DIR/../shared/cedar-corpus)";
-  }
-  std::string why;
-  const fs::path scratch = testing::UnpackedGeneratedCorpus(tarball, &why);
+  std::string skip, why;
+  const fs::path scratch = testing::GeneratedCorpus(&skip, &why);
+  if (!skip.empty()) GTEST_SKIP() << skip;
   ASSERT_FALSE(scratch.empty()) << why;
   const auto files = CedarFiles(scratch);
   ASSERT_GT(files.size(), 1000u);

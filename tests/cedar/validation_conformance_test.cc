@@ -49,14 +49,9 @@ const std::set<std::string>& AllowList() {
 }
 
 TEST(ValidationConformanceTest, GeneratedCorpusShouldValidate) {
-  fs::path corpus = testing::CorpusDir();
-  fs::path archive = corpus / "corpus-tests.tar.gz";
-  if (corpus.empty() || !fs::exists(archive)) {
-    GTEST_SKIP() << "Cedar corpus not found (set WARDEN_CEDAR_CORPUS or place it at "
-                    "$WARDEN_SOURCE_DIR/../shared/cedar-corpus)";
-  }
-  std::string why;
-  fs::path root = testing::UnpackedGeneratedCorpus(archive, &why);
+  std::string skip, why;
+  fs::path root = testing::GeneratedCorpus(&skip, &why);
+  if (!skip.empty()) GTEST_SKIP() << skip;
   ASSERT_FALSE(root.empty()) << why;
 
   std::vector<fs::path> files;
