@@ -674,24 +674,17 @@ Result<OriginalTarget> ParseOriginalTarget(std::string_view target, std::string_
 Status RegisterHttpEnforcementRoutes(Router& router, ApiContext& ctx) {
   auto h = std::make_shared<HttpEnforcement>(ctx);
   WARDEN_RETURN_IF_ERROR(h->Init());
-  // A response to HEAD has no content (RFC 9110 9.3.2); a body after it
-  // would be read as the start of the next response on the connection.
-  auto headless = [](Request& r, Response res) {
-    if (r.method == "HEAD") res.body.clear();
-    return res;
-  };
+  // Responses to HEAD lose their content in the connection layer.
   for (std::string_view method : kMethods) {
-    WARDEN_RETURN_IF_ERROR(
-        router.Add(method, "/proxy/{service}/{path...}",
-                   [h, headless](Request& r) { return headless(r, h->Proxy(r)); }));
-    WARDEN_RETURN_IF_ERROR(
-        router.Add(method, "/v1/check/{service}/{path...}",
-                   [h, headless](Request& r) { return headless(r, h->CheckEnvoy(r)); }));
+    WARDEN_RETURN_IF_ERROR(router.Add(method, "/proxy/{service}/{path...}",
+                                      [h](Request& r) { return h->Proxy(r); }));
+    WARDEN_RETURN_IF_ERROR(router.Add(method, "/v1/check/{service}/{path...}",
+                                      [h](Request& r) { return h->CheckEnvoy(r); }));
   }
   // nginx sends the subrequest of a HEAD request as HEAD.
   for (std::string_view method : {"GET", "HEAD"}) {
-    WARDEN_RETURN_IF_ERROR(router.Add(
-        method, "/v1/check", [h, headless](Request& r) { return headless(r, h->CheckNginx(r)); }));
+    WARDEN_RETURN_IF_ERROR(
+        router.Add(method, "/v1/check", [h](Request& r) { return h->CheckNginx(r); }));
   }
   WARDEN_RETURN_IF_ERROR(
       router.Add("POST", "/v1/check", [h](Request& r) { return h->CheckJson(r); }));

@@ -389,6 +389,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     close_after_write_ = !keep;
     res_.keep_alive(keep);
     res_.prepare_payload();
+    // A response to HEAD carries the length the GET would have and no content
+    // (RFC 9110 9.3.2): a body here would be read as the next response.
+    if (request_.method == "HEAD") res_.body().clear();
     if (shared_->observer) {
       double seconds = std::chrono::duration<double>(SteadyClock::now() - started_).count();
       shared_->observer(request_, status, seconds);

@@ -245,6 +245,11 @@ Response Router::Dispatch(Request& request) const {
     return Response::Error(NotFound("no route for " + request.path));
   }
   request.route = pattern;
+  // HEAD is answered by the GET route when there is no HEAD route of its own
+  // (RFC 9110 9.3.2: the same answer without content; the connection layer
+  // drops the body).
+  const Route* get = nullptr;
+  bool has_head = false;
   std::string allow;
   for (const auto& r : routes_) {
     if (r.pattern != pattern) continue;
@@ -256,8 +261,17 @@ Response Router::Dispatch(Request& request) const {
       request.params = *Match(r, *segs);
       return r.handler(request);
     }
+    if (r.method == "GET") get = &r;
+    has_head = has_head || r.method == "HEAD";
     if (!allow.empty()) allow += ", ";
     allow += r.method;
+  }
+  if (get != nullptr && !has_head) {
+    if (request.method == "HEAD") {
+      request.params = *Match(*get, *segs);
+      return get->handler(request);
+    }
+    allow += ", HEAD";
   }
   Response resp = Response::Error(
       InvalidArgument("method " + request.method + " not allowed on " + pattern + "; allowed: " +

@@ -70,7 +70,38 @@ TEST(RouterTest, UnknownPathIs404AndWrongMethodIs405WithAllow) {
   EXPECT_EQ(res.status, 405u);
   ASSERT_EQ(res.headers.size(), 1u);
   EXPECT_EQ(res.headers[0].first, "Allow");
-  EXPECT_EQ(res.headers[0].second, "GET, PATCH");
+  EXPECT_EQ(res.headers[0].second, "GET, PATCH, HEAD");
+}
+
+TEST(RouterTest, HeadIsAnsweredByTheGetRoute) {
+  Router router;
+  ASSERT_TRUE(router.Add("GET", "/v1/agents/{name}", Echo("get")).ok());
+  ASSERT_TRUE(router.Add("PATCH", "/v1/agents/{name}", Echo("patch")).ok());
+  ASSERT_TRUE(router.Add("POST", "/v1/things", Echo("post")).ok());
+  ASSERT_TRUE(router.Add("GET", "/v1/check", Echo("get-check")).ok());
+  ASSERT_TRUE(router.Add("HEAD", "/v1/check", Echo("head-check")).ok());
+
+  auto head = Make("HEAD", "/v1/agents/bot-1");
+  Response res = router.Dispatch(head);
+  EXPECT_EQ(res.status, 200u);
+  EXPECT_EQ(Body(res)["tag"], "get");
+  EXPECT_EQ(Body(res)["name"], "bot-1");
+  EXPECT_EQ(head.route, "/v1/agents/{name}");
+
+  // A HEAD route of its own wins.
+  auto own = Make("HEAD", "/v1/check");
+  EXPECT_EQ(Body(router.Dispatch(own))["tag"], "head-check");
+
+  // Without a GET route HEAD is not allowed; with one, Allow lists HEAD.
+  auto no_get = Make("HEAD", "/v1/things");
+  res = router.Dispatch(no_get);
+  EXPECT_EQ(res.status, 405u);
+  ASSERT_EQ(res.headers.size(), 1u);
+  EXPECT_EQ(res.headers[0].second, "POST");
+  auto del = Make("DELETE", "/v1/agents/x");
+  res = router.Dispatch(del);
+  ASSERT_EQ(res.headers.size(), 1u);
+  EXPECT_EQ(res.headers[0].second, "GET, PATCH, HEAD");
 }
 
 TEST(RouterTest, RejectsBadPatternsAndDuplicates) {
@@ -136,7 +167,7 @@ TEST(RouterTest, TailParameterTakesTheRestOfThePath) {
   auto del = Make("DELETE", "/proxy/billing/x");
   res = router.Dispatch(del);
   EXPECT_EQ(res.status, 405u);
-  EXPECT_EQ(res.headers.at(0).second, "GET");
+  EXPECT_EQ(res.headers.at(0).second, "GET, HEAD");
 }
 
 TEST(RouterTest, TailRefusesSmuggledStructure) {

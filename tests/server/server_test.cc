@@ -42,6 +42,31 @@ class ServerTest : public ServerFixture {
   }
 };
 
+// HEAD gets the GET answer's status and headers, including its length, and
+// no content: the next response on the same connection must still parse.
+TEST_F(ServerTest, HeadAnswersWithoutContent) {
+  auto get = Send(Addr(), "GET", "/healthz");
+  ASSERT_EQ(get.status, 200u) << get.error;
+  auto results = SendKeepAlive(Addr(), {{"HEAD", "/healthz"},
+                                        {"GET", "/healthz"},
+                                        {"HEAD", "/v1/nothing"},
+                                        {"HEAD", "/readyz"},
+                                        {"GET", "/readyz"}});
+  ASSERT_EQ(results.size(), 5u) << results.back().error;
+  EXPECT_EQ(results[0].status, 200u);
+  EXPECT_EQ(results[0].body, "");
+  EXPECT_EQ(results[0].headers["content-type"], "application/json");
+  EXPECT_EQ(results[0].headers["content-length"], std::to_string(get.body.size()));
+  EXPECT_EQ(results[1].status, 200u);
+  EXPECT_EQ(results[1].body, get.body);
+  EXPECT_EQ(results[2].status, 404u);
+  EXPECT_EQ(results[2].body, "");
+  EXPECT_EQ(results[3].status, 200u);
+  EXPECT_EQ(results[3].body, "");
+  EXPECT_EQ(results[4].status, 200u);
+  EXPECT_FALSE(results[4].body.empty());
+}
+
 TEST_F(ServerTest, HealthReadinessAndMetrics) {
   auto h = Send(Addr(), "GET", "/healthz");
   EXPECT_EQ(h.status, 200u) << h.error;
@@ -250,7 +275,7 @@ TEST_F(ServerTest, BadInputIsRejectedPreciselyAndChangesNothing) {
     EXPECT_EQ(r.headers["content-type"], "application/json");
   }
   auto del = Send(Addr(), "DELETE", "/v1/agents/billing-bot", "", Auth());
-  EXPECT_EQ(del.headers["allow"], "GET, PATCH");
+  EXPECT_EQ(del.headers["allow"], "GET, PATCH, HEAD");
 
   auto agent = Get("/v1/agents/billing-bot").Json().as_object();
   EXPECT_EQ(agent["version"], 1);

@@ -68,6 +68,8 @@ HttpResult Exchange(Stream& stream, http::request<http::string_body>& req) {
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 << 20);
+  // A response to HEAD has no content whatever its Content-Length says.
+  parser.skip(req.method() == http::verb::head);
   beast::error_code read_ec;
   http::read(stream, buffer, parser, read_ec);
   if (read_ec) {
@@ -166,8 +168,10 @@ std::vector<HttpResult> SendKeepAlive(
     for (const auto& [method, target] : method_targets) {
       auto req = MakeRequest(method, target, "", {}, true);
       http::write(stream, req);
-      http::response<http::string_body> res;
-      http::read(stream, buffer, res);
+      http::response_parser<http::string_body> parser;
+      parser.skip(method == "HEAD");
+      http::read(stream, buffer, parser);
+      auto res = parser.release();
       out.push_back(ToResult(res));
     }
   } catch (const std::exception& e) {
